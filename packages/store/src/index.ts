@@ -1,0 +1,25 @@
+export type {
+  Database,
+  BrokerMetaTable,
+  DestinationTable,
+  StoreTable,
+  MessageTable,
+  ScheduledMessageTable,
+  UserTable,
+  LeaseTable,
+  DataReplicationRole,
+  DataReplicationMode,
+  DestinationKind,
+  StoreKind,
+} from './schema.js';
+export {
+  createPool,
+  createDb,
+  ensureDatabase,
+  dropDatabase,
+  migrateToLatest,
+  type PoolOptions,
+} from './database.js';
+export { migrations } from './migrations/index.js';
+export { sql, type Kysely, type Transaction } from 'kysely';
+export type { Pool, PoolClient } from 'pg';

@@ -1,0 +1,3 @@
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './sdk.js';
+export { attributeNames, getTracer, withSpan } from './tracing.js';

@@ -1,0 +1,305 @@
+import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
+
+/** A message row to insert; the writer assigns `seq` in commit order. */
+export interface NewMessage {
+  readonly storeId: number;
+  readonly priority: number;
+  readonly messageId: string;
+  readonly destination: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly expiresAtMs: number;
+  readonly enqueuedAtMs: number;
+  readonly redeliveryCount: number;
+  seq?: bigint;
+}
+
+export interface MessageKey {
+  readonly storeId: number;
+  readonly priority: number;
+  readonly seq: bigint;
+}
+
+export interface ScheduledRow {
+  readonly messageId: string;
+  readonly destination: string;
+  readonly priority: number;
+  readonly persistent: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly expiresAtMs: number;
+  readonly deliverAtMs: number;
+  readonly createdAtMs: number;
+}
+
+/**
+ * One atomic unit of change. Units submitted while a flush runs are committed together in the
+ * next one (group commit): the lever that makes a receipt on every SEND affordable.
+ */
+export interface WriteBatch {
+  readonly inserts?: readonly NewMessage[];
+  readonly deletes?: readonly MessageKey[];
+  readonly redeliveries?: ReadonlyArray<MessageKey & { readonly count: number }>;
+  readonly hwm?: ReadonlyArray<{ readonly storeId: number; readonly seq: bigint }>;
+  readonly scheduledInserts?: readonly ScheduledRow[];
+  readonly scheduledDeletes?: readonly bigint[];
+  /** Runs synchronously right after the commit, in commit order, before any later unit's. */
+  readonly onCommitted?: () => void;
+}
+
+export interface StoreWriterOptions {
+  readonly db: Kysely<Database>;
+  /** The last message seq already used in the store. */
+  readonly lastSeq: bigint;
+  /** Runs first in every write transaction; throws to refuse the write (the lease fence). */
+  readonly guard?: (trx: Transaction<Database>) => Promise<void>;
+  /** Rows per flush at most; more units wait for the next flush. */
+  readonly maxRowsPerFlush?: number;
+}
+
+export interface StoreWriter {
+  write(batch: WriteBatch): Promise<void>;
+  /**
+   * Runs `work` in its own transaction, serialized with every write, then `apply(result)`
+   * synchronously in commit order. `nextSeq` hands out message seqs inside it.
+   */
+  run<T>(
+    work: (trx: Transaction<Database>, nextSeq: () => bigint) => Promise<T>,
+    apply?: (result: T) => void,
+  ): Promise<T>;
+  /** The highest seq handed out so far. */
+  readonly lastSeq: bigint;
+  /**
+   * A seq for a message that never reaches Postgres (non-persistent), so it sorts among the
+   * persistent ones of its store.
+   */
+  reserveSeq(): bigint;
+  readonly pending: number;
+  close(): Promise<void>;
+}
+
+interface PendingWrite {
+  readonly kind: 'write';
+  readonly batch: WriteBatch;
+  readonly rows: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface PendingRun {
+  readonly kind: 'run';
+  execute(): Promise<void>;
+}
+
+export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
+  const { db, guard } = options;
+  const maxRows = options.maxRowsPerFlush ?? 2000;
+  let lastSeq = options.lastSeq;
+  const queue: Array<PendingWrite | PendingRun> = [];
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const nextSeq = (): bigint => ++lastSeq;
+
+  function kick(): void {
+    running ??= loop().finally(() => {
+      running = undefined;
+      if (queue.length > 0) kick();
+    });
+  }
+
+  async function loop(): Promise<void> {
+    while (queue.length > 0) {
+      const head = queue[0]!;
+      if (head.kind === 'run') {
+        queue.shift();
+        await head.execute();
+        continue;
+      }
+      const group: PendingWrite[] = [];
+      let rows = 0;
+      while (queue.length > 0 && queue[0]!.kind === 'write') {
+        const next = queue[0] as PendingWrite;
+        if (group.length > 0 && rows + next.rows > maxRows) break;
+        queue.shift();
+        group.push(next);
+        rows += next.rows;
+      }
+      await flush(group);
+    }
+  }
+
+  async function flush(group: readonly PendingWrite[]): Promise<void> {
+    try {
+      await db.transaction().execute(async (trx) => {
+        if (guard !== undefined) await guard(trx);
+        await writeGroup(trx, group.map((g) => g.batch), nextSeq);
+      });
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    for (const pending of group) {
+      try {
+        pending.batch.onCommitted?.();
+      } finally {
+        pending.resolve();
+      }
+    }
+  }
+
+  return {
+    write(batch) {
+      if (closed) return Promise.reject(new Error('store writer is closed'));
+      return new Promise<void>((resolve, reject) => {
+        const rows =
+          (batch.inserts?.length ?? 0) +
+          (batch.deletes?.length ?? 0) +
+          (batch.redeliveries?.length ?? 0) +
+          (batch.scheduledInserts?.length ?? 0) +
+          1;
+        queue.push({ kind: 'write', batch, rows, resolve, reject });
+        kick();
+      });
+    },
+    run(work, apply) {
+      if (closed) return Promise.reject(new Error('store writer is closed'));
+      return new Promise((resolve, reject) => {
+        queue.push({
+          kind: 'run',
+          execute: async () => {
+            let result: Awaited<ReturnType<typeof work>>;
+            try {
+              result = await db.transaction().execute(async (trx) => {
+                if (guard !== undefined) await guard(trx);
+                return work(trx, nextSeq);
+              });
+            } catch (error) {
+              reject(error);
+              return;
+            }
+            try {
+              apply?.(result);
+              resolve(result);
+            } catch (error) {
+              reject(error);
+            }
+          },
+        });
+        kick();
+      });
+    },
+    get lastSeq() {
+      return lastSeq;
+    },
+    reserveSeq: nextSeq,
+    get pending() {
+      return queue.length;
+    },
+    async close() {
+      closed = true;
+      while (running !== undefined) await running;
+    },
+  };
+}
+
+async function writeGroup(
+  trx: Transaction<Database>,
+  batches: readonly WriteBatch[],
+  nextSeq: () => bigint,
+): Promise<void> {
+  const inserts: NewMessage[] = [];
+  const deletes: MessageKey[] = [];
+  const redeliveries: Array<MessageKey & { count: number }> = [];
+  const hwm = new Map<number, bigint>();
+  const scheduledInserts: ScheduledRow[] = [];
+  const scheduledDeletes: bigint[] = [];
+  for (const batch of batches) {
+    if (batch.inserts) for (const m of batch.inserts) inserts.push(m);
+    if (batch.deletes) for (const k of batch.deletes) deletes.push(k);
+    if (batch.redeliveries) for (const r of batch.redeliveries) redeliveries.push(r);
+    if (batch.hwm) {
+      for (const h of batch.hwm) {
+        const current = hwm.get(h.storeId);
+        if (current === undefined || current < h.seq) hwm.set(h.storeId, h.seq);
+      }
+    }
+    if (batch.scheduledInserts) for (const s of batch.scheduledInserts) scheduledInserts.push(s);
+    if (batch.scheduledDeletes) for (const id of batch.scheduledDeletes) scheduledDeletes.push(id);
+  }
+  // Seqs are handed out here, inside the serial writer, so they grow in commit order.
+  for (const m of inserts) m.seq = nextSeq();
+
+  if (inserts.length > 0) await insertMessages(trx, inserts);
+  if (deletes.length > 0) await deleteMessages(trx, deletes);
+  if (redeliveries.length > 0) {
+    await sql`
+      UPDATE messages m SET redelivery_count = GREATEST(m.redelivery_count, d.count)
+      FROM unnest(${redeliveries.map((r) => r.storeId)}::int[], ${redeliveries.map((r) => r.priority)}::smallint[],
+                  ${redeliveries.map((r) => r.seq.toString())}::int8[], ${redeliveries.map((r) => r.count)}::int[])
+        AS d(store_id, priority, seq, count)
+      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
+  }
+  if (hwm.size > 0) {
+    await sql`
+      UPDATE stores s SET dispatched_hwm = GREATEST(s.dispatched_hwm, d.hwm)
+      FROM unnest(${[...hwm.keys()]}::int[], ${[...hwm.values()].map(String)}::int8[]) AS d(id, hwm)
+      WHERE s.id = d.id`.execute(trx);
+  }
+  if (scheduledInserts.length > 0) await insertScheduled(trx, scheduledInserts);
+  if (scheduledDeletes.length > 0) {
+    await sql`DELETE FROM scheduled_messages WHERE id = ANY(${scheduledDeletes.map(String)}::int8[])`.execute(
+      trx,
+    );
+  }
+}
+
+export async function insertMessages(
+  trx: Transaction<Database>,
+  rows: readonly NewMessage[],
+): Promise<void> {
+  await sql`
+    INSERT INTO messages (store_id, priority, seq, message_id, destination, headers, body,
+                          expires_at_ms, enqueued_at_ms, redelivery_count)
+    SELECT * FROM unnest(
+      ${rows.map((m) => m.storeId)}::int[],
+      ${rows.map((m) => m.priority)}::smallint[],
+      ${rows.map((m) => String(m.seq))}::int8[],
+      ${rows.map((m) => m.messageId)}::text[],
+      ${rows.map((m) => m.destination)}::text[],
+      ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
+      ${rows.map((m) => m.body)}::bytea[],
+      ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
+      ${rows.map((m) => String(m.enqueuedAtMs))}::int8[],
+      ${rows.map((m) => m.redeliveryCount)}::int[])`.execute(trx);
+}
+
+export async function deleteMessages(
+  trx: Transaction<Database>,
+  keys: readonly MessageKey[],
+): Promise<void> {
+  await sql`
+    DELETE FROM messages m
+    USING unnest(${keys.map((k) => k.storeId)}::int[], ${keys.map((k) => k.priority)}::smallint[],
+                 ${keys.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
+    WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
+}
+
+async function insertScheduled(
+  trx: Transaction<Database>,
+  rows: readonly ScheduledRow[],
+): Promise<void> {
+  await sql`
+    INSERT INTO scheduled_messages (message_id, destination, priority, persistent, headers, body,
+                                    expires_at_ms, deliver_at_ms, created_at_ms)
+    SELECT * FROM unnest(
+      ${rows.map((m) => m.messageId)}::text[],
+      ${rows.map((m) => m.destination)}::text[],
+      ${rows.map((m) => m.priority)}::smallint[],
+      ${rows.map((m) => m.persistent)}::boolean[],
+      ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
+      ${rows.map((m) => m.body)}::bytea[],
+      ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
+      ${rows.map((m) => String(m.deliverAtMs))}::int8[],
+      ${rows.map((m) => String(m.createdAtMs))}::int8[])`.execute(trx);
+}

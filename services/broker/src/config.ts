@@ -1,0 +1,53 @@
+import { bool, count, defaultPgUrl, parseConfig, port, positive, z, type Env } from '@crdr/config';
+
+const userSpec = z
+  .string()
+  .regex(/^[^:]+:.+$/, 'must be NAME:PASSWORD')
+  .transform((value) => {
+    const at = value.indexOf(':');
+    return { username: value.slice(0, at), password: value.slice(at + 1) };
+  });
+
+const schema = z.object({
+  /** The broker's id (Amazon MQ's BrokerId); names it in message ids and errors. */
+  BROKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('broker'),
+  /** This process's id for the active/standby lease; unique per process. */
+  BROKER_INSTANCE_ID: z.string().min(1).optional(),
+  BROKER_DB_URL: z.string().url().default(defaultPgUrl.replace(/\/postgres$/, '/crdr_broker')),
+  BROKER_HOST: z.string().default('127.0.0.1'),
+  /** The host name put in printed endpoints; BROKER_HOST when absent. */
+  BROKER_ADVERTISED_HOST: z.string().optional(),
+  BROKER_STOMP_PORT: port().default(61613),
+  BROKER_WS_PORT: port().default(61614),
+  BROKER_GRPC_PORT: port().default(61617),
+  /** NAME:PASSWORD users created at start-up when missing, comma-separated; they get console access. */
+  BROKER_USERS: z
+    .string()
+    .default('admin:admin')
+    .transform((v) => v.split(',').filter((s) => s !== ''))
+    .pipe(z.array(userSpec)),
+  /** Role of a brand-new store; a stored role always wins. */
+  BROKER_INITIAL_ROLE: z.enum(['PRIMARY', 'REPLICA']).default('PRIMARY'),
+  BROKER_LEASE_TTL_MS: positive().default(2000),
+  BROKER_LEASE_RENEW_MS: positive().default(500),
+  BROKER_MEMORY_WINDOW: positive().default(2000),
+  BROKER_MAX_REDELIVERIES: count().default(6),
+  BROKER_MAX_FRAME_BYTES: positive().default(4 * 1024 * 1024),
+  BROKER_MAX_HEADERS: positive().default(100),
+  BROKER_MAX_HEADER_BYTES: positive().default(8192),
+  BROKER_MAX_PENDING_FRAMES: positive().default(1024),
+  BROKER_HEARTBEAT_MS: count().default(10_000),
+  BROKER_DB_POOL_SIZE: positive().default(8),
+  /** scrypt cost N for new password hashes (a power of two). */
+  BROKER_SCRYPT_COST: positive().default(16384),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Print a machine-readable ENDPOINTS line on standard output once serving or standing by. */
+  BROKER_PRINT_ENDPOINTS: bool().default(true),
+});
+
+export type BrokerConfig = z.infer<typeof schema>;
+
+/** Parses the broker's configuration once, failing fast with every problem named. */
+export function loadConfig(env: Env): Readonly<BrokerConfig> {
+  return parseConfig(schema, env);
+}

@@ -1,0 +1,355 @@
+import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
+import { conflict, badRequest, notFound } from '@crdr/errors';
+import { createStoreWriter } from '../adapters/pg/store-writer.js';
+import { ensureMeta, loadState, readMeta, rowToMessage, type BrokerMeta } from '../adapters/pg/broker-state.repository.js';
+import { validateDestinationName } from '../domain/destination.js';
+import type {
+  BrokerAdmin,
+  BrokerEngine,
+  BrokerStats,
+  CreateUserRequest,
+  Delivery,
+  DestinationInfo,
+  Principal,
+  RoleState,
+  SessionOptions,
+  SetRoleRequest,
+  UpdateUserRequest,
+  UserInfo,
+} from './engine.types.js';
+import { EngineCore } from './engine-core.js';
+import { isExpired } from './queued-message.js';
+import { Scheduler } from './scheduler.js';
+import { BrokerSession } from './session.js';
+import type { DestinationState } from './destination-registry.js';
+
+/** Users as the engine needs them; implemented over the store by the users adapter. */
+export interface UserDirectory {
+  authenticate(username: string, password: string): Promise<Principal>;
+  create(request: CreateUserRequest): Promise<void>;
+  update(request: UpdateUserRequest): Promise<void>;
+  delete(username: string): Promise<void>;
+  list(): Promise<readonly UserInfo[]>;
+}
+
+export interface EngineLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface BrokerEngineOptions {
+  readonly db: Kysely<Database>;
+  readonly brokerId: string;
+  /** The role a brand-new store starts with; a stored role always wins. */
+  readonly initialRole: 'PRIMARY' | 'REPLICA';
+  readonly users: UserDirectory;
+  readonly log: EngineLogger;
+  /** Messages per store held in memory; the rest wait in Postgres. */
+  readonly memoryWindow?: number;
+  readonly maxRedeliveries?: number;
+  readonly expirySweepMs?: number;
+  readonly schedulerPollMs?: number;
+  /** Runs first in every write transaction (the active/standby lease fence). */
+  readonly guard?: (trx: Transaction<Database>) => Promise<void>;
+  readonly now?: () => number;
+}
+
+export interface BrokerRuntime {
+  readonly engine: BrokerEngine;
+  /** Reads (or creates) the stored role. */
+  init(): Promise<void>;
+  /** This instance may serve (it holds the lease): load state and serve if PRIMARY. */
+  activate(): Promise<void>;
+  /** Stop serving at once (lease lost, shutting down); sessions are closed. */
+  deactivate(reason: string): Promise<void>;
+  readonly serving: boolean;
+  readonly role: RoleState;
+}
+
+export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime {
+  const now = options.now ?? Date.now;
+  const { db, log, users } = options;
+  const onError = (error: unknown, context: string): void => {
+    log.error({ err: error, context }, `broker error in ${context}`);
+  };
+  const scheduler: Scheduler = new Scheduler({
+    db,
+    core: () => core,
+    now,
+    pollMs: options.schedulerPollMs ?? 1000,
+    batchSize: 500,
+  });
+  const core = new EngineCore({
+    db,
+    brokerId: options.brokerId,
+    memoryWindow: options.memoryWindow ?? 2000,
+    maxRedeliveries: options.maxRedeliveries ?? 6,
+    now,
+    onError,
+    schedule: (request, messageId) => scheduler.schedule(request, messageId),
+  });
+  let sweep: NodeJS.Timeout | undefined;
+  let transition: Promise<void> = Promise.resolve();
+
+  const serialize = (work: () => Promise<void>): Promise<void> => {
+    const next = transition.then(work, work);
+    transition = next.catch(() => undefined);
+    return next;
+  };
+
+  async function startServing(): Promise<void> {
+    if (core.writer !== undefined) return;
+    const state = await loadState(db);
+    core.writer = createStoreWriter({
+      db,
+      lastSeq: state.lastSeq,
+      ...(options.guard === undefined ? {} : { guard: options.guard }),
+    });
+    core.registry.load(state);
+    scheduler.start();
+    sweep = setInterval(() => sweepExpired(), options.expirySweepMs ?? 1000);
+    sweep.unref();
+    log.info({ destinations: state.destinations.length, lastSeq: String(state.lastSeq) }, 'broker serving');
+  }
+
+  async function stopServing(reason: string): Promise<void> {
+    const writer = core.writer;
+    if (writer === undefined) return;
+    scheduler.stop();
+    if (sweep !== undefined) clearInterval(sweep);
+    await core.evictAll(reason);
+    core.writer = undefined;
+    await writer.close();
+    core.registry.clear();
+    core.flow.inflight.clear();
+    log.info({ reason }, 'broker stopped serving');
+  }
+
+  function sweepExpired(): void {
+    const t = now();
+    for (const store of core.registry.stores()) {
+      if (store.ready.size === 0) continue;
+      for (const message of store.ready.removeWhere((m) => isExpired(m, t))) core.flow.expire(store, message);
+    }
+    for (const dest of core.registry.all()) {
+      for (const store of dest.volatiles) store.ready.removeWhere((m) => isExpired(m, t));
+    }
+  }
+
+  const roleState = (): RoleState => {
+    const meta = core.meta!;
+    return {
+      brokerId: meta.broker_id,
+      role: meta.role,
+      epoch: meta.epoch,
+      primaryRegion: meta.primary_region,
+      primaryBrokerId: meta.primary_broker_id,
+      dataReplicationMode: meta.data_replication_mode,
+    };
+  };
+
+  const info = (dest: DestinationState): DestinationInfo => {
+    const stores = [...(dest.queue === undefined ? [] : [dest.queue]), ...dest.durables.values(), ...dest.volatiles];
+    let queueSize = 0;
+    let consumerCount = 0;
+    let enqueueCount = 0;
+    let dequeueCount = 0;
+    let dispatchCount = 0;
+    for (const s of stores) {
+      queueSize += s.size;
+      consumerCount += s.consumers.length;
+      enqueueCount += s.enqueueCount;
+      dequeueCount += s.dequeueCount;
+      dispatchCount += s.dispatchCount;
+    }
+    return {
+      kind: dest.kind,
+      name: dest.name,
+      queueSize: dest.kind === 'queue' ? queueSize : [...dest.durables.values()].reduce((n, s) => n + s.size, 0),
+      consumerCount,
+      producerCount: dest.producers.size,
+      enqueueCount,
+      dequeueCount,
+      dispatchCount,
+      durableSubscriptionCount: dest.durables.size,
+    };
+  };
+
+  const requireDestination = (kind: 'queue' | 'topic', name: string): DestinationState => {
+    const dest = core.registry.get(kind, name);
+    if (dest === undefined) throw notFound(`${kind} "${name}" does not exist`);
+    return dest;
+  };
+
+  const admin: BrokerAdmin = {
+    async createDestination(kind, name) {
+      core.assertServing();
+      validateDestinationName(name);
+      await core.registry.ensure(kind, name);
+    },
+    async deleteDestination(kind, name) {
+      core.assertServing();
+      await core.registry.delete(kind, name);
+    },
+    async purgeDestination(kind, name) {
+      core.assertServing();
+      const dest = requireDestination(kind, name);
+      const stores = [...(dest.queue === undefined ? [] : [dest.queue]), ...dest.durables.values()];
+      let purged = 0;
+      for (const store of stores) {
+        const inflight = [...core.flow.inflight.values()]
+          .filter((e) => e.consumer.store === store && e.message.persistent)
+          .map((e) => e.message.seq.toString());
+        const deleted = await core.writer!.run(
+          async (trx, _nextSeq) =>
+            sql<{ n: bigint }>`
+              WITH gone AS (
+                DELETE FROM messages WHERE store_id = ${store.id} AND NOT (seq = ANY(${inflight}::int8[]))
+                RETURNING 1)
+              SELECT count(*)::int8 AS n FROM gone`.execute(trx),
+          () => {
+            const volatileCount = store.clearReady(core.writer!.lastSeq).filter((m) => !m.persistent).length;
+            purged += volatileCount;
+          },
+        );
+        purged += Number(deleted.rows[0]?.n ?? 0n);
+      }
+      for (const store of dest.volatiles) purged += store.ready.clear().length;
+      return purged;
+    },
+    listDestinations() {
+      core.assertServing();
+      return Promise.resolve([...core.registry.all()].map(info));
+    },
+    async browseQueue(name, maxMessages) {
+      core.assertServing();
+      const dest = requireDestination('queue', name);
+      const store = dest.queue!;
+      const limit = Math.max(1, Math.min(maxMessages || 100, 1000));
+      const rows = await db
+        .selectFrom('messages')
+        .selectAll()
+        .where('store_id', '=', store.id)
+        .orderBy('priority', 'desc')
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      const out: Delivery[] = rows.map((row) => core.flow.toDelivery('', '', rowToMessage(row)));
+      for (const m of store.ready) if (!m.persistent && out.length < limit) out.push(core.flow.toDelivery('', '', m));
+      return out;
+    },
+    stats(): Promise<BrokerStats> {
+      const destinations = core.serving ? [...core.registry.all()].map(info) : [];
+      let totalConsumerCount = 0;
+      let totalProducerCount = 0;
+      let totalMessageCount = 0;
+      for (const d of destinations) {
+        totalConsumerCount += d.consumerCount;
+        totalProducerCount += d.producerCount;
+        totalMessageCount += d.queueSize;
+      }
+      return Promise.resolve({
+        currentConnectionsCount: core.sessions.size,
+        totalMessageCount,
+        totalEnqueueCount: core.flow.totalEnqueued,
+        totalDequeueCount: core.flow.totalDequeued,
+        totalConsumerCount,
+        totalProducerCount,
+        destinations,
+        serving: core.serving,
+      });
+    },
+    getRole: roleState,
+    async setRole(request: SetRoleRequest) {
+      if (request.role !== 'PRIMARY' && request.role !== 'REPLICA') {
+        throw badRequest(`role must be PRIMARY or REPLICA (got ${String(request.role)})`);
+      }
+      let next: BrokerMeta | undefined;
+      await serialize(async () => {
+        const change = async (trx: Transaction<Database>): Promise<BrokerMeta> => {
+          const current = await trx.selectFrom('broker_meta').selectAll().forUpdate().executeTakeFirstOrThrow();
+          if (request.epoch < current.epoch) {
+            throw conflict(
+              `stale epoch ${request.epoch}: broker ${current.broker_id} is already at epoch ${current.epoch}`,
+              { details: { field: 'epoch', currentEpoch: String(current.epoch) } },
+            );
+          }
+          const updated = await trx
+            .updateTable('broker_meta')
+            .set({
+              role: request.role,
+              epoch: request.epoch,
+              primary_region: request.role === 'REPLICA' ? (request.primaryRegion ?? current.primary_region) : null,
+              primary_broker_id: request.role === 'REPLICA' ? (request.primaryBrokerId ?? current.primary_broker_id) : null,
+              data_replication_mode: request.dataReplicationMode ?? current.data_replication_mode,
+              updated_at_ms: BigInt(now()),
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          const { id: _id, ...meta } = updated;
+          return meta;
+        };
+        // While serving, the change is serialized behind every pending write.
+        next = core.writer !== undefined ? await core.writer.run((trx) => change(trx)) : await db.transaction().execute(change);
+        const before = core.meta!;
+        core.meta = next;
+        log.info(
+          { role: next.role, epoch: String(next.epoch), previousRole: before.role },
+          'data replication role changed',
+        );
+        if (next.role === 'REPLICA') await stopServing(`broker ${next.broker_id} became a replica`);
+        else if (core.active) await startServing();
+      });
+      return roleState();
+    },
+    createUser: (request) => users.create(request),
+    updateUser: (request) => users.update(request),
+    deleteUser: (username) => users.delete(username),
+    listUsers: () => users.list(),
+  };
+
+  const engine: BrokerEngine = {
+    authenticate: (username, password) => users.authenticate(username, password),
+    assertServing: () => core.assertServing(),
+    openSession(principal: Principal, sessionOptions: SessionOptions) {
+      core.assertServing();
+      const session = new BrokerSession(core, principal, sessionOptions);
+      core.sessions.add(session);
+      return session;
+    },
+    admin,
+  };
+
+  return {
+    engine,
+    async init() {
+      core.meta = await ensureMeta(db, {
+        broker_id: options.brokerId,
+        role: options.initialRole,
+        epoch: 0n,
+        primary_region: null,
+        primary_broker_id: null,
+        data_replication_mode: 'NONE',
+        updated_at_ms: BigInt(now()),
+      });
+    },
+    activate: () =>
+      serialize(async () => {
+        core.active = true;
+        core.meta = (await readMeta(db)) ?? core.meta;
+        if (core.meta?.role === 'PRIMARY') await startServing();
+      }),
+    deactivate: (reason) =>
+      serialize(async () => {
+        core.active = false;
+        await stopServing(reason);
+      }),
+    get serving() {
+      return core.serving;
+    },
+    get role() {
+      return roleState();
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import type { Database, Kysely } from '@crdr/store';
+import { conflict, notFound } from '@crdr/errors';
+import { destinationKey, type DestinationKind } from '../domain/destination.js';
+import type { StoreWriter } from '../adapters/pg/store-writer.js';
+import { insertDestination, type LoadedState } from '../adapters/pg/broker-state.repository.js';
+import { StoreQueue, type StoreQueueHost } from './store-queue.js';
+
+export interface DestinationState {
+  readonly key: string;
+  readonly kind: DestinationKind;
+  readonly name: string;
+  readonly temporary: boolean;
+  /** Postgres id; negative for a temporary destination, which lives in memory only. */
+  readonly id: number;
+  /** A queue's one store. */
+  readonly queue: StoreQueue | undefined;
+  /** A topic's durable subscriptions, by `clientId\u0000subscriptionName`. */
+  readonly durables: Map<string, StoreQueue>;
+  /** A topic's non-durable subscriptions, held in memory only. */
+  readonly volatiles: Set<StoreQueue>;
+  /** Sessions that sent here, for ProducerCount. */
+  readonly producers: Set<string>;
+}
+
+export interface RegistryOptions {
+  readonly db: Kysely<Database>;
+  readonly writer: () => StoreWriter;
+  readonly host: StoreQueueHost;
+  readonly memoryWindow: number;
+  readonly now: () => number;
+}
+
+export const durableKey = (clientId: string, subscriptionName: string): string =>
+  `${clientId}\u0000${subscriptionName}`;
+
+/** Every destination the serving broker knows, with its stores. */
+export class DestinationRegistry {
+  readonly #byKey = new Map<string, DestinationState>();
+  readonly #creating = new Map<string, Promise<DestinationState>>();
+  /** Durable subscriptions by client id and name, whatever their topic. */
+  readonly #durables = new Map<string, { topic: DestinationState; store: StoreQueue }>();
+  readonly #options: RegistryOptions;
+  #volatileIds = 0;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+  }
+
+  get(kind: DestinationKind, name: string): DestinationState | undefined {
+    return this.#byKey.get(destinationKey(kind, name));
+  }
+
+  all(): IterableIterator<DestinationState> {
+    return this.#byKey.values();
+  }
+
+  /** Every store that holds messages: queues and durable subscriptions. */
+  *stores(): IterableIterator<StoreQueue> {
+    for (const d of this.#byKey.values()) {
+      if (d.queue !== undefined) yield d.queue;
+      yield* d.durables.values();
+    }
+  }
+
+  findDurable(clientId: string, subscriptionName: string): { topic: DestinationState; store: StoreQueue } | undefined {
+    return this.#durables.get(durableKey(clientId, subscriptionName));
+  }
+
+  load(state: LoadedState): void {
+    this.clear();
+    const byId = new Map<number, { kind: DestinationKind; name: string }>();
+    for (const d of state.destinations) byId.set(d.id, d);
+    const queues = new Map<number, StoreQueue>();
+    const durables = new Map<number, StoreQueue[]>();
+    for (const s of state.stores) {
+      const dest = byId.get(s.destinationId);
+      if (dest === undefined) continue;
+      const store = this.#newStore(s.id, s.kind, dest.kind, dest.name, s.dispatchedHwm, s.clientId, s.subscriptionName);
+      for (let p = 0; p < 10; p++) store.unloaded[p] = s.counts[p]!;
+      if (s.kind === 'queue') queues.set(s.destinationId, store);
+      else durables.set(s.destinationId, [...(durables.get(s.destinationId) ?? []), store]);
+    }
+    for (const d of state.destinations) {
+      const dest = this.#put(d.kind, d.name, d.id, false, queues.get(d.id));
+      for (const store of durables.get(d.id) ?? []) {
+        const key = durableKey(store.clientId!, store.subscriptionName!);
+        dest.durables.set(key, store);
+        this.#durables.set(key, { topic: dest, store });
+      }
+    }
+  }
+
+  clear(): void {
+    for (const store of this.stores()) store.deleted = true;
+    for (const d of this.#byKey.values()) for (const v of d.volatiles) v.deleted = true;
+    this.#byKey.clear();
+    this.#durables.clear();
+    this.#creating.clear();
+  }
+
+  /** The destination, created (durably, unless temporary) on first use as ActiveMQ does. */
+  ensure(kind: DestinationKind, name: string, temporary = false): DestinationState | Promise<DestinationState> {
+    const key = destinationKey(kind, name);
+    const existing = this.#byKey.get(key);
+    if (existing !== undefined) return existing;
+    if (temporary) {
+      const id = --this.#volatileIds;
+      const queue = kind === 'queue' ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true) : undefined;
+      return this.#put(kind, name, id, true, queue);
+    }
+    let creating = this.#creating.get(key);
+    if (creating === undefined) {
+      creating = this.#options
+        .writer()
+        .run(
+          (trx) => insertDestination(trx, kind, name, this.#options.now()),
+          ({ destinationId, storeId, storeHwm }) => {
+            if (this.#byKey.has(key)) return;
+            const queue =
+              storeId === undefined ? undefined : this.#newStore(storeId, 'queue', kind, name, storeHwm, null, null);
+            this.#put(kind, name, destinationId, false, queue);
+          },
+        )
+        .then(() => this.#byKey.get(key)!)
+        .finally(() => this.#creating.delete(key));
+      this.#creating.set(key, creating);
+    }
+    return creating;
+  }
+
+  /** A non-durable topic subscription's in-memory store. */
+  createVolatile(topic: DestinationState): StoreQueue {
+    const store = this.#newStore(--this.#volatileIds, 'volatile', 'topic', topic.name, 0n, null, null, topic.temporary);
+    topic.volatiles.add(store);
+    return store;
+  }
+
+  /**
+   * The durable subscription named by client id and name. Subscribing with the same name to
+   * another topic replaces the old subscription, as ActiveMQ does.
+   */
+  async ensureDurable(topic: DestinationState, clientId: string, subscriptionName: string): Promise<StoreQueue> {
+    const key = durableKey(clientId, subscriptionName);
+    const found = this.#durables.get(key);
+    if (found !== undefined && found.topic === topic) return found.store;
+    if (found !== undefined) await this.removeDurable(clientId, subscriptionName);
+    const now = this.#options.now();
+    return this.#options.writer().run(
+      async (trx) => {
+        const row = await trx
+          .insertInto('stores')
+          .values({
+            destination_id: topic.id,
+            kind: 'durable',
+            client_id: clientId,
+            subscription_name: subscriptionName,
+            created_at_ms: BigInt(now),
+          })
+          .returning(['id', 'dispatched_hwm'])
+          .executeTakeFirstOrThrow();
+        return row;
+      },
+      (row) => {
+        const store = this.#newStore(row.id, 'durable', 'topic', topic.name, row.dispatched_hwm, clientId, subscriptionName);
+        topic.durables.set(key, store);
+        this.#durables.set(key, { topic, store });
+      },
+    ).then(() => this.#durables.get(key)!.store);
+  }
+
+  async removeDurable(clientId: string, subscriptionName: string): Promise<void> {
+    const key = durableKey(clientId, subscriptionName);
+    const found = this.#durables.get(key);
+    if (found === undefined) {
+      throw notFound(`durable subscription "${subscriptionName}" of client "${clientId}" does not exist`);
+    }
+    if (found.store.consumers.length > 0) {
+      throw conflict(`durable subscription "${subscriptionName}" has an active subscriber`);
+    }
+    await this.#options.writer().run(
+      (trx) => trx.deleteFrom('stores').where('id', '=', found.store.id).execute(),
+      () => {
+        found.store.deleted = true;
+        found.topic.durables.delete(key);
+        this.#durables.delete(key);
+      },
+    );
+  }
+
+  async delete(kind: DestinationKind, name: string): Promise<void> {
+    const dest = this.get(kind, name);
+    if (dest === undefined) throw notFound(`${kind} "${name}" does not exist`);
+    const busy = (dest.queue?.consumers.length ?? 0) + [...dest.durables.values()].reduce((n, s) => n + s.consumers.length, 0);
+    if (busy > 0 || dest.volatiles.size > 0) throw conflict(`${kind} "${name}" has active consumers`);
+    const drop = (): void => {
+      if (dest.queue !== undefined) dest.queue.deleted = true;
+      for (const [key, store] of dest.durables) {
+        store.deleted = true;
+        this.#durables.delete(key);
+      }
+      this.#byKey.delete(dest.key);
+    };
+    if (dest.temporary) return drop();
+    await this.#options.writer().run((trx) => trx.deleteFrom('destinations').where('id', '=', dest.id).execute(), drop);
+  }
+
+  #put(kind: DestinationKind, name: string, id: number, temporary: boolean, queue: StoreQueue | undefined): DestinationState {
+    const state: DestinationState = {
+      key: destinationKey(kind, name),
+      kind,
+      name,
+      temporary,
+      id,
+      queue,
+      durables: new Map(),
+      volatiles: new Set(),
+      producers: new Set(),
+    };
+    this.#byKey.set(state.key, state);
+    return state;
+  }
+
+  #newStore(
+    id: number,
+    kind: 'queue' | 'durable' | 'volatile',
+    destKind: DestinationKind,
+    name: string,
+    hwm: bigint,
+    clientId: string | null,
+    subscriptionName: string | null,
+    temporary = false,
+  ): StoreQueue {
+    return new StoreQueue({
+      id,
+      kind,
+      destination: `/${temporary ? 'temp-' : ''}${destKind}/${name}`,
+      dispatchedHwm: hwm,
+      memoryWindow: this.#options.memoryWindow,
+      host: this.#options.host,
+      ...(clientId === null ? {} : { clientId }),
+      ...(subscriptionName === null ? {} : { subscriptionName }),
+    });
+  }
+}

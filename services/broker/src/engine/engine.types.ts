@@ -1,0 +1,177 @@
+import type { DataReplicationMode, DataReplicationRole } from '@crdr/store';
+
+/**
+ * The broker's application API, the one both client adapters (STOMP and gRPC) drive. Errors are
+ * `CrdrError`s from `@crdr/errors`; the adapters map their codes to ERROR frames and gRPC
+ * statuses in one place each.
+ */
+export interface Principal {
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly consoleAccess: boolean;
+}
+
+export type AckMode = 'auto' | 'client' | 'client-individual';
+
+export interface SendRequest {
+  /** `/queue/NAME` or `/topic/NAME` (ActiveMQ's `/temp-queue/` and `/temp-topic/` too). */
+  readonly destination: string;
+  /** User headers, without the ones the broker computes or reads (below). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly persistent: boolean;
+  /** 0-9. */
+  readonly priority: number;
+  /** Epoch ms; undefined or 0: never expires. */
+  readonly expiresAtMs?: number;
+  /** AMQ_SCHEDULED_DELAY in ms; undefined or 0: deliver now. */
+  readonly scheduledDelayMs?: number;
+}
+
+export interface SubscribeRequest {
+  /** Unique within the session. */
+  readonly id: string;
+  readonly destination: string;
+  readonly ackMode: AckMode;
+  /** Unacknowledged deliveries allowed at once (client ack modes). */
+  readonly prefetch: number;
+  /** A durable topic subscription's name; needs the session's client id. */
+  readonly durableName?: string;
+}
+
+export interface Delivery {
+  readonly subscriptionId: string;
+  /** Names this delivery in `ack`/`nack`; unique broker-wide. */
+  readonly ackId: string;
+  readonly messageId: string;
+  readonly destination: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly priority: number;
+  readonly persistent: boolean;
+  readonly redelivered: boolean;
+  readonly redeliveryCount: number;
+  readonly timestampMs: number;
+  readonly expiresAtMs: number;
+}
+
+/** Where a subscription's deliveries go. The engine never calls `deliver` while `ready` is false. */
+export interface DeliverySink {
+  deliver(delivery: Delivery): void;
+  /** False while the transport's send buffer is full; the adapter calls `session.resume()` later. */
+  readonly ready: boolean;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly principal: Principal;
+  send(request: SendRequest, transactionId?: string): Promise<{ messageId: string }>;
+  subscribe(request: SubscribeRequest, sink: DeliverySink): Promise<void>;
+  /** Stops a subscription; with `removeDurable`, also deletes its durable subscription. */
+  unsubscribe(subscriptionId: string, options?: { removeDurable?: boolean }): Promise<void>;
+  /** In `client` mode, acknowledges every earlier delivery of the same subscription too. */
+  ack(ackId: string, transactionId?: string): Promise<void>;
+  nack(ackId: string, transactionId?: string): Promise<void>;
+  begin(transactionId: string): void;
+  commit(transactionId: string): Promise<void>;
+  abort(transactionId: string): Promise<void>;
+  /** The transport can take deliveries again. */
+  resume(): void;
+  /** Aborts open transactions and returns unacknowledged deliveries for redelivery. */
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** STOMP `client-id`, needed for durable subscriptions. */
+  readonly clientId?: string;
+  readonly transport: 'stomp' | 'websocket' | 'grpc';
+  readonly remoteAddress?: string;
+  /** The broker stopped serving (demoted, lease lost): the adapter closes the connection. */
+  readonly onEvicted?: (reason: string) => void;
+}
+
+export interface DestinationInfo {
+  readonly kind: 'queue' | 'topic';
+  readonly name: string;
+  readonly queueSize: number;
+  readonly consumerCount: number;
+  readonly producerCount: number;
+  readonly enqueueCount: number;
+  readonly dequeueCount: number;
+  readonly dispatchCount: number;
+  readonly durableSubscriptionCount: number;
+}
+
+export interface BrokerStats {
+  readonly currentConnectionsCount: number;
+  readonly totalMessageCount: number;
+  readonly totalEnqueueCount: number;
+  readonly totalDequeueCount: number;
+  readonly totalConsumerCount: number;
+  readonly totalProducerCount: number;
+  readonly destinations: readonly DestinationInfo[];
+  readonly serving: boolean;
+}
+
+export interface RoleState {
+  readonly brokerId: string;
+  readonly role: DataReplicationRole;
+  readonly epoch: bigint;
+  readonly primaryRegion: string | null;
+  readonly primaryBrokerId: string | null;
+  readonly dataReplicationMode: DataReplicationMode;
+}
+
+export interface SetRoleRequest {
+  readonly role: DataReplicationRole;
+  readonly epoch: bigint;
+  readonly primaryRegion?: string;
+  readonly primaryBrokerId?: string;
+  readonly dataReplicationMode?: DataReplicationMode;
+}
+
+export interface UserInfo {
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly consoleAccess: boolean;
+  readonly replicationUser: boolean;
+}
+
+export interface CreateUserRequest extends UserInfo {
+  readonly password: string;
+}
+
+export interface UpdateUserRequest {
+  readonly username: string;
+  readonly password?: string;
+  readonly groups?: readonly string[];
+  readonly consoleAccess?: boolean;
+  readonly replicationUser?: boolean;
+}
+
+export interface BrokerAdmin {
+  createDestination(kind: 'queue' | 'topic', name: string): Promise<void>;
+  deleteDestination(kind: 'queue' | 'topic', name: string): Promise<void>;
+  purgeDestination(kind: 'queue' | 'topic', name: string): Promise<number>;
+  listDestinations(): Promise<readonly DestinationInfo[]>;
+  browseQueue(name: string, maxMessages: number): Promise<readonly Delivery[]>;
+  stats(): Promise<BrokerStats>;
+  getRole(): RoleState;
+  setRole(request: SetRoleRequest): Promise<RoleState>;
+  createUser(request: CreateUserRequest): Promise<void>;
+  updateUser(request: UpdateUserRequest): Promise<void>;
+  deleteUser(username: string): Promise<void>;
+  listUsers(): Promise<readonly UserInfo[]>;
+}
+
+export interface BrokerEngine {
+  /**
+   * Checks credentials. Wrong username or password: Unauthenticated, without saying which.
+   * A replication user: Forbidden (it may not connect as a client).
+   */
+  authenticate(username: string, password: string): Promise<Principal>;
+  /** Throws FailedPrecondition naming the primary when this broker is a replica, Unavailable when it is a standby. */
+  assertServing(): void;
+  openSession(principal: Principal, options: SessionOptions): Session;
+  readonly admin: BrokerAdmin;
+}

@@ -1,0 +1,291 @@
+import { ReadyList } from '../domain/ready-list.js';
+import type { Consumer } from './consumer.js';
+import { isExpired, type QueuedMessage } from './queued-message.js';
+
+export type StoreKind = 'queue' | 'durable' | 'volatile';
+
+/** What a store needs from the engine. */
+export interface StoreQueueHost {
+  /** Makes the store's dispatch mark durable at least up to `seq`; then calls back. */
+  persistDispatchMark(storeId: number, seq: bigint, onDurable: () => void, onFailed: () => void): void;
+  /** Reads the next messages of a store from Postgres (not through the serial writer). */
+  loadPage(
+    storeId: number,
+    request: ReadonlyArray<{ readonly priority: number; readonly afterSeq: bigint; readonly limit: number }>,
+  ): Promise<QueuedMessage[]>;
+  deliver(consumer: Consumer, message: QueuedMessage): void;
+  expire(store: StoreQueue, message: QueuedMessage): void;
+  now(): number;
+  onError(error: unknown): void;
+}
+
+export interface StoreQueueOptions {
+  readonly id: number;
+  readonly kind: StoreKind;
+  /** The destination's name as clients write it, for stats and headers. */
+  readonly destination: string;
+  readonly dispatchedHwm: bigint;
+  /** Messages held in memory at most; the rest stay in Postgres until the window has room. */
+  readonly memoryWindow: number;
+  readonly host: StoreQueueHost;
+  readonly clientId?: string;
+  readonly subscriptionName?: string;
+}
+
+/**
+ * The dispatch state of one message store (a queue, a durable subscription, or a non-durable
+ * topic subscription held only in memory): the ready messages in priority/FIFO order, the
+ * consumers competing for them, and the window of messages paged in from Postgres.
+ *
+ * Paging invariant: a persistent message of this store is exactly one of: in `ready`, in flight
+ * with a consumer, waiting for its dispatch mark, or counted in `unloaded[priority]` with a seq
+ * above `cursor[priority]`.
+ */
+export class StoreQueue {
+  readonly id: number;
+  readonly kind: StoreKind;
+  readonly destination: string;
+  readonly clientId: string | undefined;
+  readonly subscriptionName: string | undefined;
+  readonly ready = new ReadyList<QueuedMessage>();
+  readonly consumers: Consumer[] = [];
+  /** Persistent messages in Postgres not yet paged in, by priority. */
+  readonly unloaded: number[] = new Array<number>(10).fill(0);
+  /** Highest seq paged in, by priority. */
+  readonly cursor: bigint[] = new Array<bigint>(10).fill(0n);
+  enqueueCount = 0;
+  dequeueCount = 0;
+  dispatchCount = 0;
+  inflightCount = 0;
+  deleted = false;
+
+  readonly #host: StoreQueueHost;
+  readonly #memoryWindow: number;
+  #durableHwm: bigint;
+  #requestedHwm: bigint;
+  #hwmWriting = false;
+  readonly #awaitingHwm: Array<{ consumer: Consumer; message: QueuedMessage }> = [];
+  #rr = 0;
+  #dispatchScheduled = false;
+  #loading = false;
+
+  constructor(options: StoreQueueOptions) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.destination = options.destination;
+    this.clientId = options.clientId;
+    this.subscriptionName = options.subscriptionName;
+    this.#host = options.host;
+    this.#memoryWindow = options.memoryWindow;
+    this.#durableHwm = options.dispatchedHwm;
+    this.#requestedHwm = options.dispatchedHwm;
+  }
+
+  get persistent(): boolean {
+    return this.kind !== 'volatile';
+  }
+
+  /** Messages held: ready, in flight, waiting and not yet paged in. */
+  get size(): number {
+    let unloaded = 0;
+    for (const n of this.unloaded) unloaded += n;
+    return this.ready.size + this.inflightCount + this.#awaitingHwm.length + unloaded;
+  }
+
+  get hasUnloaded(): boolean {
+    return this.unloaded.some((n) => n > 0);
+  }
+
+  /** The dispatch mark recovered at start-up: messages at or below it may have been seen. */
+  get recoveredHwm(): bigint {
+    return this.#durableHwm;
+  }
+
+  /** A message committed to this store (or accepted, for a non-persistent one). */
+  enqueueCommitted(message: QueuedMessage): void {
+    this.enqueueCount++;
+    if (!message.persistent) {
+      this.ready.push(message);
+    } else if (message.seq <= this.cursor[message.priority]!) {
+      // A page read already saw this row before its commit was reported: it is in memory, and
+      // the page counted it against `unloaded`, which never counted it.
+      this.unloaded[message.priority]!++;
+      return;
+    } else if (!this.hasUnloaded && this.#inMemory() < this.#memoryWindow) {
+      this.ready.push(message);
+      this.cursor[message.priority] = message.seq;
+    } else {
+      this.unloaded[message.priority]!++;
+    }
+    this.scheduleDispatch();
+  }
+
+  /** A message returned by a consumer (nack, close, abort) goes back in order. */
+  putBack(message: QueuedMessage): void {
+    this.ready.putBack(message);
+    this.scheduleDispatch();
+  }
+
+  addConsumer(consumer: Consumer): void {
+    this.consumers.push(consumer);
+    this.scheduleDispatch();
+  }
+
+  /** Removes a consumer; its messages still waiting for the mark go back to `ready`. */
+  removeConsumer(consumer: Consumer): void {
+    consumer.closed = true;
+    const index = this.consumers.indexOf(consumer);
+    if (index >= 0) this.consumers.splice(index, 1);
+    this.scheduleDispatch();
+  }
+
+  scheduleDispatch(): void {
+    if (this.#dispatchScheduled || this.deleted) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  dispatch(): void {
+    if (this.deleted) return;
+    const now = this.#host.now();
+    let newMark: bigint | undefined;
+    while (this.ready.size > 0) {
+      const consumer = this.#nextConsumer();
+      if (consumer === undefined) break;
+      const message = this.ready.shift()!;
+      if (isExpired(message, now)) {
+        this.#host.expire(this, message);
+        continue;
+      }
+      if (message.persistent && message.seq > this.#durableHwm) {
+        // The mark must be durable before the MESSAGE leaves, so that a crash after it left
+        // redelivers it flagged `redelivered`.
+        this.#awaitingHwm.push({ consumer, message });
+        consumer.awaiting++;
+        if (newMark === undefined || message.seq > newMark) newMark = message.seq;
+        continue;
+      }
+      this.#deliver(consumer, message);
+    }
+    if (newMark !== undefined && newMark > this.#requestedHwm) this.#requestedHwm = newMark;
+    this.#writeHwm();
+    this.#maybeLoad();
+  }
+
+  #deliver(consumer: Consumer, message: QueuedMessage): void {
+    this.dispatchCount++;
+    this.#host.deliver(consumer, message);
+  }
+
+  #writeHwm(): void {
+    if (this.#hwmWriting || this.#requestedHwm <= this.#durableHwm) return;
+    this.#hwmWriting = true;
+    const target = this.#requestedHwm;
+    this.#host.persistDispatchMark(
+      this.id,
+      target,
+      () => {
+        this.#hwmWriting = false;
+        this.#durableHwm = target;
+        this.#releaseAwaiting();
+        this.#writeHwm();
+      },
+      () => {
+        this.#hwmWriting = false;
+        // Could not make the mark durable: nothing leaves; the messages wait in order.
+        for (const { consumer, message } of this.#awaitingHwm.splice(0)) {
+          consumer.awaiting--;
+          this.ready.putBack(message);
+        }
+        this.#requestedHwm = this.#durableHwm;
+      },
+    );
+  }
+
+  #releaseAwaiting(): void {
+    const still: Array<{ consumer: Consumer; message: QueuedMessage }> = [];
+    for (const entry of this.#awaitingHwm) {
+      if (entry.message.seq > this.#durableHwm) {
+        still.push(entry);
+        continue;
+      }
+      entry.consumer.awaiting--;
+      if (entry.consumer.closed) this.ready.putBack(entry.message);
+      else this.#deliver(entry.consumer, entry.message);
+    }
+    this.#awaitingHwm.length = 0;
+    this.#awaitingHwm.push(...still);
+    this.scheduleDispatch();
+  }
+
+  #nextConsumer(): Consumer | undefined {
+    const n = this.consumers.length;
+    for (let i = 0; i < n; i++) {
+      const consumer = this.consumers[(this.#rr + i) % n]!;
+      if (consumer.hasCredit) {
+        this.#rr = (this.#rr + i + 1) % n;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+
+  #inMemory(): number {
+    return this.ready.size + this.inflightCount + this.#awaitingHwm.length;
+  }
+
+  #maybeLoad(): void {
+    if (this.#loading || !this.hasUnloaded || this.consumers.length === 0) return;
+    const room = this.#memoryWindow - this.#inMemory();
+    // Load when a quarter of the window is free, so consumers never wait on a page.
+    if (room < this.#memoryWindow / 4) return;
+    const request: Array<{ priority: number; afterSeq: bigint; limit: number }> = [];
+    let budget = room;
+    for (let p = 9; p >= 0 && budget > 0; p--) {
+      const unloaded = this.unloaded[p]!;
+      if (unloaded <= 0) continue;
+      const limit = Math.min(unloaded, budget);
+      request.push({ priority: p, afterSeq: this.cursor[p]!, limit });
+      budget -= limit;
+    }
+    if (request.length === 0) return;
+    this.#loading = true;
+    this.#host.loadPage(this.id, request).then(
+      (messages) => {
+        this.#loading = false;
+        if (this.deleted) return;
+        for (const message of messages) {
+          const p = message.priority;
+          if (message.seq <= this.cursor[p]!) continue;
+          this.cursor[p] = message.seq;
+          this.unloaded[p]!--;
+          if (message.seq <= this.#durableHwm) message.maybeDelivered = true;
+          this.ready.push(message);
+        }
+        // Counted rows commit before they are counted, so a page sees all it asked for; a short
+        // page means rows left by another path (a purge): correct the count by the shortfall.
+        for (const { priority, limit } of request) {
+          const got = messages.filter((m) => m.priority === priority).length;
+          if (got < limit) this.unloaded[priority] = Math.max(0, this.unloaded[priority]! - (limit - got));
+        }
+        this.scheduleDispatch();
+      },
+      (error: unknown) => {
+        this.#loading = false;
+        this.#host.onError(error);
+        setTimeout(() => this.scheduleDispatch(), 500).unref();
+      },
+    );
+  }
+
+  /** Drops every ready and not-yet-loaded message (purge); in-flight ones stay with their consumers. */
+  clearReady(lastSeq: bigint): QueuedMessage[] {
+    const removed = this.ready.clear();
+    this.unloaded.fill(0);
+    this.cursor.fill(lastSeq);
+    return removed;
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { createDb, createPool, ensureDatabase, migrateToLatest } from '@crdr/store';
+import type { Logger } from '@crdr/telemetry';
+import type { BrokerConfig } from './config.js';
+import { createPasswordHasher } from './adapters/crypto/password-hasher.js';
+import { createLease } from './adapters/pg/lease.js';
+import { createUserRepository } from './adapters/pg/user.repository.js';
+import { listenStomp, listenStompWebSocket, type StompListener } from './adapters/stomp/stomp-server.js';
+import { defaultStompLimits, type StompLimits } from './adapters/stomp/stomp-transport.js';
+import { createGrpcListener, type GrpcListener } from './adapters/grpc/grpc-listener.js';
+import { createAuthenticator } from './engine/authenticator.js';
+import { createBrokerEngine, type BrokerRuntime } from './engine/broker-engine.js';
+import { createUserDirectory } from './engine/user-directory.js';
+
+export interface BrokerEndpoints {
+  readonly stomp: string;
+  readonly ws: string;
+  readonly grpc: string;
+}
+
+export interface BrokerServer {
+  /** Migrates the store, opens the listeners and starts competing for the lease. */
+  start(): Promise<BrokerEndpoints>;
+  stop(): Promise<void>;
+  readonly runtime: BrokerRuntime;
+}
+
+export interface BrokerServerDeps {
+  readonly config: Readonly<BrokerConfig>;
+  readonly log: Logger;
+}
+
+/** Builds a broker process's parts; nothing runs until `start()` (STYLE.md §1). */
+export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
+  const instanceId = config.BROKER_INSTANCE_ID ?? `${config.BROKER_ID}-${randomUUID().slice(0, 8)}`;
+  const pool = createPool(config.BROKER_DB_URL, { max: config.BROKER_DB_POOL_SIZE, applicationName: `broker-${config.BROKER_ID}` });
+  const db = createDb(pool);
+  // Renewals must not queue behind the broker's writes for a connection.
+  const leasePool = createPool(config.BROKER_DB_URL, { max: 2, applicationName: `broker-${config.BROKER_ID}-lease` });
+  const leaseDb = createDb(leasePool);
+  const hasher = createPasswordHasher({ scrypt: { cost: config.BROKER_SCRYPT_COST } });
+  const users = createUserRepository(db);
+  const authenticator = createAuthenticator({ users, hasher });
+  let listeners: StompListener[] = [];
+  let grpc: GrpcListener | undefined;
+  let activation: Promise<void> = Promise.resolve();
+
+  const lease = createLease({
+    db: leaseDb,
+    name: `broker:${config.BROKER_ID}`,
+    holderId: instanceId,
+    ttlMs: config.BROKER_LEASE_TTL_MS,
+    renewEveryMs: config.BROKER_LEASE_RENEW_MS,
+    onAcquired: (token) => {
+      log.info({ instanceId, token: String(token) }, 'lease acquired: this instance is active');
+      authenticator.invalidateAll();
+      activation = runtime.activate().then(
+        () => grpc?.setServing(runtime.serving),
+        (error: unknown) => log.error({ err: error }, 'activation failed'),
+      );
+    },
+    onLost: (error) => {
+      log.warn({ instanceId, reason: error.message }, 'lease lost: this instance stops serving');
+      grpc?.setServing(false);
+      for (const l of listeners) l.dropAll();
+      runtime.deactivate('lease lost').catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
+    },
+  });
+
+  const runtime = createBrokerEngine({
+    db,
+    brokerId: config.BROKER_ID,
+    initialRole: config.BROKER_INITIAL_ROLE,
+    users: createUserDirectory({ users, hasher, authenticator }),
+    log,
+    memoryWindow: config.BROKER_MEMORY_WINDOW,
+    maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
+    guard: (trx) => lease.assertHeld(trx),
+  });
+
+  const limits: StompLimits = {
+    ...defaultStompLimits,
+    maxFrameBytes: config.BROKER_MAX_FRAME_BYTES,
+    maxHeaders: config.BROKER_MAX_HEADERS,
+    maxHeaderBytes: config.BROKER_MAX_HEADER_BYTES,
+    maxPendingFrames: config.BROKER_MAX_PENDING_FRAMES,
+    heartBeatSendMs: config.BROKER_HEARTBEAT_MS,
+    heartBeatReceiveMs: config.BROKER_HEARTBEAT_MS,
+  };
+
+  return {
+    runtime,
+    async start() {
+      await ensureDatabase(config.BROKER_DB_URL);
+      await migrateToLatest(db);
+      await runtime.init();
+      for (const user of config.BROKER_USERS) {
+        await users.ensureUser({
+          username: user.username,
+          passwordHash: await hasher.hash(user.password),
+          groups: ['admins'],
+          consoleAccess: true,
+          replicationUser: false,
+        });
+      }
+      const host = config.BROKER_HOST;
+      const shown = config.BROKER_ADVERTISED_HOST ?? host;
+      const connectionLog = log.child({ component: 'stomp' });
+      const stomp = await listenStomp(runtime.engine, { host, port: config.BROKER_STOMP_PORT, limits, log: connectionLog });
+      const ws = await listenStompWebSocket(runtime.engine, { host, port: config.BROKER_WS_PORT, limits, log: connectionLog });
+      listeners = [stomp, ws];
+      grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
+      await lease.start();
+      await activation;
+      return {
+        stomp: `stomp://${shown}:${stomp.port}`,
+        ws: `ws://${shown}:${ws.port}`,
+        grpc: `grpc://${shown}:${grpc.port}`,
+      };
+    },
+    async stop() {
+      grpc?.setServing(false);
+      for (const l of listeners) l.dropAll();
+      await runtime.deactivate('shutting down');
+      await lease.stop();
+      await Promise.allSettled([...listeners.map((l) => l.close()), grpc?.close()]);
+      await db.destroy();
+      await leaseDb.destroy();
+    },
+  };
+}
