@@ -172,7 +172,7 @@ export default defineConfig(
 
   // Tests may be looser about types, never about promises.
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', '**/bench/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.test-helper.ts', 'test/**/*.ts', '**/bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -23,7 +23,9 @@ describe('parseBasicAuth', () => {
   });
 
   it('allows an empty password', () => {
-    expect(parseBasicAuth(withAuthorization(formatBasicAuth({ username: 'u', password: '' })))).toEqual({
+    expect(
+      parseBasicAuth(withAuthorization(formatBasicAuth({ username: 'u', password: '' }))),
+    ).toEqual({
       username: 'u',
       password: '',
     });

@@ -8,7 +8,9 @@ type AdminClient = ClientOf<ProtoGrpcType['crdr']['broker']['v1']['BrokerAdminSe
 describe('ClientOf', () => {
   it('maps each kind of method to its promise-based form, named in lowerCamelCase', () => {
     expectTypeOf<BrokerClient['send']>().parameter(0).toEqualTypeOf<brokerV1.SendRequest>();
-    expectTypeOf<BrokerClient['send']>().returns.toEqualTypeOf<Promise<brokerV1.SendResponse__Output>>();
+    expectTypeOf<BrokerClient['send']>().returns.toEqualTypeOf<
+      Promise<brokerV1.SendResponse__Output>
+    >();
     expectTypeOf<BrokerClient['sendStream']>()
       .parameter(0)
       .toEqualTypeOf<Iterable<brokerV1.SendRequest> | AsyncIterable<brokerV1.SendRequest>>();

@@ -38,7 +38,9 @@ export function bindGrpcServer(
   credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
+    server.bindAsync(address, credentials, (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
   });
 }
 

@@ -51,7 +51,8 @@ const handlers: brokerV1.BrokerServiceHandlers = {
   SendStream: clientStreamHandler(async (requests) => {
     const messageIds: string[] = [];
     for await (const request of requests) {
-      if (request.destination === '/queue/missing') throw notFound(`queue after ${messageIds.length}`);
+      if (request.destination === '/queue/missing')
+        throw notFound(`queue after ${messageIds.length}`);
       messageIds.push(`id-${request.body.toString('utf8')}`);
     }
     return { messageIds };
@@ -65,7 +66,11 @@ const handlers: brokerV1.BrokerServiceHandlers = {
       return;
     }
     for (let i = 0; i < 3; i++) {
-      call.write({ ackId: `a-${i}`, destination: request.destination, timestampMs: '1700000000000' });
+      call.write({
+        ackId: `a-${i}`,
+        destination: request.destination,
+        timestampMs: '1700000000000',
+      });
     }
     if (request.prefetch === 7) throw unavailable('stopped after 3');
   }, handlerOptions),
@@ -207,7 +212,8 @@ describe('client-streaming calls', () => {
 describe('server-streaming calls', () => {
   it('yield every response, then end', async () => {
     const received: brokerV1.Delivery__Output[] = [];
-    for await (const delivery of broker.receive({ destination: '/queue/a' })) received.push(delivery);
+    for await (const delivery of broker.receive({ destination: '/queue/a' }))
+      received.push(delivery);
     expect(received.map((d) => d.ackId)).toEqual(['a-0', 'a-1', 'a-2']);
     expect(received[0]?.timestampMs).toBe('1700000000000');
   });
@@ -254,12 +260,12 @@ describe('server-streaming calls', () => {
 describe('standard services', () => {
   const require = createRequire(import.meta.url);
 
-  function loadClient<T extends grpc.Client>(
-    includeDir: string,
-    file: string,
-    service: string,
-  ): T {
-    const definition = protoLoader.loadSync(file, { includeDirs: [includeDir], defaults: true, enums: String });
+  function loadClient<T extends grpc.Client>(includeDir: string, file: string, service: string): T {
+    const definition = protoLoader.loadSync(file, {
+      includeDirs: [includeDir],
+      defaults: true,
+      enums: String,
+    });
     const object = grpc.loadPackageDefinition(definition);
     const Ctor = service
       .split('.')
@@ -320,7 +326,10 @@ describe('standard services', () => {
     serverReflectionInfo(): grpc.ClientDuplexStream<Record<string, string>, ReflectionResponse>;
   }
 
-  async function reflect(version: 'v1' | 'v1alpha', request: Record<string, string>): Promise<ReflectionResponse> {
+  async function reflect(
+    version: 'v1' | 'v1alpha',
+    request: Record<string, string>,
+  ): Promise<ReflectionResponse> {
     const reflectionProtoRoot = path.resolve(
       path.dirname(require.resolve('@grpc/reflection')),
       '../proto',

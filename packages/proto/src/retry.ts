@@ -9,7 +9,10 @@ import { fromGrpcError } from './status-mapping.js';
  * effect; that is why only idempotent calls may be retried). Everything else is an answer: a
  * second try would get the same one.
  */
-export const retryableCodes: readonly ErrorCode[] = Object.freeze(['Unavailable', 'DeadlineExceeded']);
+export const retryableCodes: readonly ErrorCode[] = Object.freeze([
+  'Unavailable',
+  'DeadlineExceeded',
+]);
 
 export function isRetryable(error: CrdrError): boolean {
   return retryableCodes.includes(error.code);

@@ -21,5 +21,5 @@ export {
   type PoolOptions,
 } from './database.js';
 export { migrations } from './migrations/index.js';
-export { sql, type Kysely, type Transaction } from 'kysely';
+export { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 export type { Pool, PoolClient } from 'pg';

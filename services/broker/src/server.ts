@@ -45,23 +45,22 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   let grpc: GrpcListener | undefined;
   let activation: Promise<void> = Promise.resolve();
 
+  const leaseName = `broker:${config.BROKER_ID}`;
   const lease = createLease({
     db: leaseDb,
-    name: `broker:${config.BROKER_ID}`,
+    name: leaseName,
     holderId: instanceId,
     ttlMs: config.BROKER_LEASE_TTL_MS,
     renewEveryMs: config.BROKER_LEASE_RENEW_MS,
     onAcquired: (token) => {
       log.info({ instanceId, token: String(token) }, 'lease acquired: this instance is active');
       authenticator.invalidateAll();
-      activation = runtime.activate().then(
-        () => grpc?.setServing(runtime.serving),
-        (error: unknown) => log.error({ err: error }, 'activation failed'),
-      );
+      activation = runtime
+        .activate()
+        .catch((error: unknown) => log.error({ err: error }, 'activation failed'));
     },
     onLost: (error) => {
       log.warn({ instanceId, reason: error.message }, 'lease lost: this instance stops serving');
-      grpc?.setServing(false);
       for (const l of listeners) l.dropAll();
       runtime.deactivate('lease lost').catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
     },
@@ -75,7 +74,9 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     log,
     memoryWindow: config.BROKER_MEMORY_WINDOW,
     maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
+    onServingChange: (serving) => grpc?.setServing(serving),
     guard: (trx) => lease.assertHeld(trx),
+    fence: () => (lease.token === undefined ? undefined : { name: leaseName, holder: instanceId, token: lease.token }),
   });
 
   const limits: StompLimits = {
@@ -119,7 +120,6 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       };
     },
     async stop() {
-      grpc?.setServing(false);
       for (const l of listeners) l.dropAll();
       await runtime.deactivate('shutting down');
       await lease.stop();

@@ -1,6 +1,6 @@
 import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
 import { conflict, badRequest, notFound } from '@crdr/errors';
-import { createStoreWriter } from '../adapters/pg/store-writer.js';
+import { createStoreWriter, type LeaseFence } from '../adapters/pg/store-writer.js';
 import { ensureMeta, loadState, readMeta, rowToMessage, type BrokerMeta } from '../adapters/pg/broker-state.repository.js';
 import { validateDestinationName } from '../domain/destination.js';
 import type {
@@ -52,7 +52,11 @@ export interface BrokerEngineOptions {
   readonly schedulerPollMs?: number;
   /** Runs first in every write transaction (the active/standby lease fence). */
   readonly guard?: (trx: Transaction<Database>) => Promise<void>;
+  /** The same fence, as the lease row every group-commit statement must still find. */
+  readonly fence?: () => LeaseFence | undefined;
   readonly now?: () => number;
+  /** Told whenever this instance starts or stops serving clients. */
+  readonly onServingChange?: (serving: boolean) => void;
 }
 
 export interface BrokerRuntime {
@@ -105,17 +109,20 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       db,
       lastSeq: state.lastSeq,
       ...(options.guard === undefined ? {} : { guard: options.guard }),
+      ...(options.fence === undefined ? {} : { fence: options.fence }),
     });
     core.registry.load(state);
     scheduler.start();
     sweep = setInterval(() => sweepExpired(), options.expirySweepMs ?? 1000);
     sweep.unref();
     log.info({ destinations: state.destinations.length, lastSeq: String(state.lastSeq) }, 'broker serving');
+    options.onServingChange?.(true);
   }
 
   async function stopServing(reason: string): Promise<void> {
     const writer = core.writer;
     if (writer === undefined) return;
+    options.onServingChange?.(false);
     scheduler.stop();
     if (sweep !== undefined) clearInterval(sweep);
     await core.evictAll(reason);

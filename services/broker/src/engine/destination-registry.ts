@@ -178,7 +178,10 @@ export class DestinationRegistry {
       throw conflict(`durable subscription "${subscriptionName}" has an active subscriber`);
     }
     await this.#options.writer().run(
-      (trx) => trx.deleteFrom('stores').where('id', '=', found.store.id).execute(),
+      async (trx) => {
+        await trx.deleteFrom('messages').where('store_id', '=', found.store.id).execute();
+        await trx.deleteFrom('stores').where('id', '=', found.store.id).execute();
+      },
       () => {
         found.store.deleted = true;
         found.topic.durables.delete(key);
@@ -201,7 +204,11 @@ export class DestinationRegistry {
       this.#byKey.delete(dest.key);
     };
     if (dest.temporary) return drop();
-    await this.#options.writer().run((trx) => trx.deleteFrom('destinations').where('id', '=', dest.id).execute(), drop);
+    await this.#options.writer().run(async (trx) => {
+      const stores = trx.selectFrom('stores').select('id').where('destination_id', '=', dest.id);
+      await trx.deleteFrom('messages').where('store_id', 'in', stores).execute();
+      await trx.deleteFrom('destinations').where('id', '=', dest.id).execute();
+    }, drop);
   }
 
   #put(kind: DestinationKind, name: string, id: number, temporary: boolean, queue: StoreQueue | undefined): DestinationState {

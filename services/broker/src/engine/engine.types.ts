@@ -67,8 +67,12 @@ export interface Session {
   readonly principal: Principal;
   send(request: SendRequest, transactionId?: string): Promise<{ messageId: string }>;
   subscribe(request: SubscribeRequest, sink: DeliverySink): Promise<void>;
-  /** Stops a subscription; with `removeDurable`, also deletes its durable subscription. */
-  unsubscribe(subscriptionId: string, options?: { removeDurable?: boolean }): Promise<void>;
+  /**
+   * Stops a subscription. With `durableName` (STOMP's `activemq.subscriptionName`), also deletes
+   * that durable subscription of the session's client id, whether it is the one `subscriptionId`
+   * names on this session or an inactive one.
+   */
+  unsubscribe(subscriptionId: string, options?: { durableName?: string }): Promise<void>;
   /** In `client` mode, acknowledges every earlier delivery of the same subscription too. */
   ack(ackId: string, transactionId?: string): Promise<void>;
   nack(ackId: string, transactionId?: string): Promise<void>;

@@ -232,6 +232,8 @@ export class MessageFlow implements StoreQueueHost {
         store.dequeueCount++;
         this.totalDequeued++;
         dead.push(message);
+        // The consumer's credit is free again: the next message must not wait for another event.
+        store.scheduleDispatch();
         continue;
       }
       if (message.persistent) counted.push({ ...keyOf(message), count: message.redeliveryCount });

@@ -102,20 +102,21 @@ export class BrokerSession implements Session {
     store.addConsumer(consumer);
   }
 
-  async unsubscribe(subscriptionId: string, options: { removeDurable?: boolean } = {}): Promise<void> {
+  async unsubscribe(subscriptionId: string, options: { durableName?: string } = {}): Promise<void> {
+    const { durableName } = options;
     const subscription = this.#subscriptions.get(subscriptionId);
-    if (subscription === undefined) {
-      // STOMP allows UNSUBSCRIBE of a durable subscription that is not active on this connection.
-      if (options.removeDurable === true && this.options.clientId !== undefined) {
-        await this.#core.registry.removeDurable(this.options.clientId, subscriptionId);
-        return;
-      }
+    if (subscription === undefined && durableName === undefined) {
       throw notFound(`no subscription with id "${subscriptionId}" on this connection`);
     }
-    await this.#dropSubscription(subscriptionId, subscription);
-    if (options.removeDurable === true && subscription.store.kind === 'durable') {
-      await this.#core.registry.removeDurable(subscription.store.clientId!, subscription.store.subscriptionName!);
+    if (subscription !== undefined) await this.#dropSubscription(subscriptionId, subscription);
+    if (durableName === undefined) return;
+    // The durable subscription is named by client id and name, not by the SUBSCRIBE id, and
+    // STOMP allows removing one that is not active on this connection.
+    const clientId = this.options.clientId;
+    if (clientId === undefined || clientId === '') {
+      throw badRequest('removing a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
     }
+    await this.#core.registry.removeDurable(clientId, durableName);
   }
 
   async #dropSubscription(id: string, subscription: Subscription): Promise<void> {

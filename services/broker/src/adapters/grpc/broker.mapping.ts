@@ -1,6 +1,11 @@
 import { badRequest } from '@crdr/errors';
 import type { brokerV1 } from '@crdr/proto';
-import type { AckMode, Delivery, SendRequest, SubscribeRequest } from '../../engine/engine.types.js';
+import type {
+  AckMode,
+  Delivery,
+  SendRequest,
+  SubscribeRequest,
+} from '../../engine/engine.types.js';
 
 /*
  * Requests of BrokerService, checked and turned into the engine's types, and the engine's
@@ -78,7 +83,8 @@ const ackModes: Readonly<Record<string, AckMode>> = {
 /** An enum field arrives as its name, or as a number when the value is unknown to this broker. */
 export function toAckMode(value: brokerV1.AckMode__Output | number): AckMode {
   const mode = typeof value === 'string' ? ackModes[value] : undefined;
-  if (mode === undefined) invalid('ack_mode', `must be AUTO, CLIENT or CLIENT_INDIVIDUAL (got ${value})`);
+  if (mode === undefined)
+    invalid('ack_mode', `must be AUTO, CLIENT or CLIENT_INDIVIDUAL (got ${value})`);
   return mode;
 }
 
@@ -89,7 +95,9 @@ export interface ReceiveSubscription {
 }
 
 /** A ReceiveRequest as the subscription it opens (one per stream, so its id is fixed). */
-export function toReceiveSubscription(request: brokerV1.ReceiveRequest__Output): ReceiveSubscription {
+export function toReceiveSubscription(
+  request: brokerV1.ReceiveRequest__Output,
+): ReceiveSubscription {
   const destination = checkDestination(request.destination);
   const durableName = request.durableSubscriptionName;
   if (durableName !== '') {

@@ -1,26 +1,77 @@
-import { addStandardServices, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from '@crdr/proto';
+import {
+  addStandardServices,
+  bindGrpcServer,
+  createGrpcServer,
+  loadProto,
+  shutdownGrpcServer,
+} from '@crdr/proto';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerEngine } from '../../engine/engine.types.js';
+import { createBrokerAdminServiceHandlers } from './broker-admin.grpc.js';
+import { createBrokerServiceHandlers } from './broker.grpc.js';
+import { TransactionRegistry } from './transaction-registry.js';
 
 export interface GrpcListener {
   readonly port: number;
-  /** The health service answers SERVING only while this instance serves clients. */
+  /** BrokerService's health answers SERVING only while this instance serves clients. */
   setServing(serving: boolean): void;
   close(): Promise<void>;
 }
 
-const brokerServiceNames = ['crdr.broker.v1.BrokerService', 'crdr.broker.v1.BrokerAdminService'];
+export interface GrpcListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  /** A gRPC transaction unused for this long is aborted. Default 60 s. */
+  readonly transactionIdleTimeoutMs?: number;
+  /** How long close() waits for calls in flight before cancelling them (open Receive streams). */
+  readonly shutdownGraceMs?: number;
+}
 
+const clientServiceName = 'crdr.broker.v1.BrokerService';
+const brokerServiceNames = [clientServiceName, 'crdr.broker.v1.BrokerAdminService'];
+
+/**
+ * The broker's gRPC endpoint: BrokerService and BrokerAdminService over the engine, plus the
+ * standard health (NOT_SERVING until `setServing(true)`) and reflection services.
+ */
 export async function createGrpcListener(
-  _engine: BrokerEngine,
-  options: { host: string; port: number; log: Logger },
+  engine: BrokerEngine,
+  options: GrpcListenerOptions,
 ): Promise<GrpcListener> {
+  const log = options.log;
+  const onUnexpectedError = (error: unknown, context: string): void =>
+    log.error({ err: error, context }, 'gRPC call failed unexpectedly');
+  const transactions = new TransactionRegistry({
+    ...(options.transactionIdleTimeoutMs === undefined
+      ? {}
+      : { idleTimeoutMs: options.transactionIdleTimeoutMs }),
+    onError: (error, transactionId) =>
+      log.warn({ err: error, transactionId }, 'aborting a gRPC transaction failed'),
+  });
+
+  const { BrokerService, BrokerAdminService } = loadProto().crdr.broker.v1;
   const server = createGrpcServer();
-  const standard = addStandardServices(server, brokerServiceNames, { initialStatus: 'NOT_SERVING' });
+  server.addService(
+    BrokerService.service,
+    createBrokerServiceHandlers({ engine, transactions, onUnexpectedError }),
+  );
+  server.addService(
+    BrokerAdminService.service,
+    createBrokerAdminServiceHandlers({ engine, onUnexpectedError }),
+  );
+  // The server and the admin service answer SERVING while the process is up (the control plane
+  // drives replicas and standbys through it); BrokerService only while this instance serves clients.
+  const standard = addStandardServices(server, brokerServiceNames);
+  standard.setServing(false, clientServiceName);
   const port = await bindGrpcServer(server, `${options.host}:${options.port}`);
   return {
     port,
-    setServing: (serving) => standard.setServing(serving),
-    close: () => shutdownGrpcServer(server),
+    setServing: (serving) => standard.setServing(serving, clientServiceName),
+    async close() {
+      standard.setServing(false);
+      await transactions.closeAll();
+      await shutdownGrpcServer(server, options.shutdownGraceMs);
+    },
   };
 }

@@ -15,7 +15,7 @@ interface OpenTransaction {
 
 export interface TransactionRegistryOptions {
   readonly idleTimeoutMs?: number;
-  /** Told when aborting an idle transaction fails (the session is closed anyway). */
+  /** Told when aborting a discarded transaction fails (its session is closed anyway). */
   readonly onError?: (error: unknown, transactionId: string) => void;
 }
 
@@ -39,10 +39,20 @@ export class TransactionRegistry {
     return this.#open.size;
   }
 
-  /** Begins a transaction on `session`, which it then owns (and closes when it ends). */
-  begin(session: Session): string {
+  /**
+   * Begins a transaction on a session of its own, opened by `openSession` (which gets the new
+   * transaction's id, e.g. to discard it when the session is evicted); the transaction owns the
+   * session and closes it when it ends.
+   */
+  async begin(openSession: (transactionId: string) => Session): Promise<string> {
     const id = `tx-${randomBytes(16).toString('base64url')}`;
-    session.begin(id);
+    const session = openSession(id);
+    try {
+      session.begin(id);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
     const transaction: OpenTransaction = { id, session, busy: 0, timer: undefined };
     this.#open.set(id, transaction);
     this.#arm(transaction);
@@ -76,9 +86,15 @@ export class TransactionRegistry {
     }
   }
 
+  /** Aborts transaction `id` and closes its session, if it is open (idle, evicted, shutdown). */
+  async discard(id: string): Promise<void> {
+    const transaction = this.#open.get(id);
+    if (transaction) await this.#discard(transaction);
+  }
+
   /** Aborts every open transaction (on shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.allSettled([...this.#open.values()].map((tx) => this.#abortIdle(tx)));
+    await Promise.allSettled([...this.#open.values()].map((tx) => this.#discard(tx)));
   }
 
   #find(id: string, username: string): OpenTransaction {
@@ -92,7 +108,7 @@ export class TransactionRegistry {
   #arm(transaction: OpenTransaction): void {
     clearTimeout(transaction.timer);
     if (transaction.busy > 0) return;
-    transaction.timer = setTimeout(() => void this.#abortIdle(transaction), this.#idleTimeoutMs);
+    transaction.timer = setTimeout(() => void this.#discard(transaction), this.#idleTimeoutMs);
     transaction.timer.unref();
   }
 
@@ -101,7 +117,7 @@ export class TransactionRegistry {
     this.#open.delete(transaction.id);
   }
 
-  async #abortIdle(transaction: OpenTransaction): Promise<void> {
+  async #discard(transaction: OpenTransaction): Promise<void> {
     if (this.#open.get(transaction.id) !== transaction) return;
     this.#forget(transaction);
     try {
@@ -109,7 +125,9 @@ export class TransactionRegistry {
     } catch (error) {
       this.#onError(error, transaction.id);
     } finally {
-      await transaction.session.close().catch((error: unknown) => this.#onError(error, transaction.id));
+      await transaction.session
+        .close()
+        .catch((error: unknown) => this.#onError(error, transaction.id));
     }
   }
 }

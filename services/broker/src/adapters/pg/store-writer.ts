@@ -1,4 +1,5 @@
-import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
+import { unavailable } from '@crdr/errors';
+import { sql, type Database, type Kysely, type RawBuilder, type Transaction } from '@crdr/store';
 
 /** A message row to insert; the writer assigns `seq` in commit order. */
 export interface NewMessage {
@@ -47,12 +48,23 @@ export interface WriteBatch {
   readonly onCommitted?: () => void;
 }
 
+export interface LeaseFence {
+  readonly name: string;
+  readonly holder: string;
+  readonly token: bigint;
+}
+
 export interface StoreWriterOptions {
   readonly db: Kysely<Database>;
   /** The last message seq already used in the store. */
   readonly lastSeq: bigint;
-  /** Runs first in every write transaction; throws to refuse the write (the lease fence). */
+  /** Runs first in every `run` transaction; throws to refuse the write (the lease fence). */
   readonly guard?: (trx: Transaction<Database>) => Promise<void>;
+  /**
+   * The lease row every flush must still find, checked inside the flush's own statement; none:
+   * this instance does not hold the lease and nothing may be written.
+   */
+  readonly fence?: () => LeaseFence | undefined;
   /** Rows per flush at most; more units wait for the next flush. */
   readonly maxRowsPerFlush?: number;
 }
@@ -131,10 +143,16 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
 
   async function flush(group: readonly PendingWrite[]): Promise<void> {
     try {
-      await db.transaction().execute(async (trx) => {
-        if (guard !== undefined) await guard(trx);
-        await writeGroup(trx, group.map((g) => g.batch), nextSeq);
-      });
+      // One statement in autocommit: one round trip and one WAL flush for the whole group.
+      const statement = buildFlush(
+        group.map((g) => g.batch),
+        nextSeq,
+        options.fence,
+      );
+      if (statement !== undefined) {
+        const result = await statement.execute(db);
+        if (result.rows[0]?.held === 0) throw unavailable(leaseLostMessage);
+      }
     } catch (error) {
       for (const pending of group) pending.reject(error);
       return;
@@ -203,11 +221,19 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
   };
 }
 
-async function writeGroup(
-  trx: Transaction<Database>,
+const leaseLostMessage = 'lease lost: another broker instance is active';
+
+/**
+ * Everything of a group of batches as one SQL statement: each change is a data-modifying CTE,
+ * every one of them conditioned on the lease row (locked FOR SHARE, so a takeover waits for
+ * it), and the statement reports whether the lease was found. Seqs are handed out here, inside
+ * the serial writer, so they grow in commit order.
+ */
+function buildFlush(
   batches: readonly WriteBatch[],
   nextSeq: () => bigint,
-): Promise<void> {
+  fence: (() => LeaseFence | undefined) | undefined,
+): RawBuilder<{ held: number }> | undefined {
   const inserts: NewMessage[] = [];
   const deletes: MessageKey[] = [];
   const redeliveries: Array<MessageKey & { count: number }> = [];
@@ -227,51 +253,93 @@ async function writeGroup(
     if (batch.scheduledInserts) for (const s of batch.scheduledInserts) scheduledInserts.push(s);
     if (batch.scheduledDeletes) for (const id of batch.scheduledDeletes) scheduledDeletes.push(id);
   }
-  // Seqs are handed out here, inside the serial writer, so they grow in commit order.
   for (const m of inserts) m.seq = nextSeq();
 
-  if (inserts.length > 0) await insertMessages(trx, inserts);
-  if (deletes.length > 0) await deleteMessages(trx, deletes);
-  if (redeliveries.length > 0) {
-    await sql`
+  const ctes: RawBuilder<unknown>[] = [];
+  let guard: RawBuilder<unknown> = sql`true`;
+  if (fence !== undefined) {
+    const f = fence();
+    if (f === undefined) throw unavailable('lease not held: this broker instance is a standby');
+    ctes.push(
+      sql`lease AS (SELECT 1 FROM leases WHERE name = ${f.name} AND holder = ${f.holder} AND token = ${String(f.token)}::int8 FOR SHARE)`,
+    );
+    guard = sql`EXISTS (SELECT FROM lease)`;
+  }
+  if (inserts.length > 0) ctes.push(sql`ins AS (${insertMessagesSql(inserts, guard)})`);
+  if (deletes.length > 0) {
+    ctes.push(sql`del AS (
+      DELETE FROM messages m
+      USING unnest(${deletes.map((k) => k.storeId)}::int[], ${deletes.map((k) => k.priority)}::smallint[],
+                   ${deletes.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
+      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard})`);
+  }
+  // A row may not be changed twice in one statement: a deleted message needs no count.
+  const deleted = new Set(deletes.map((k) => `${k.storeId}/${k.seq}`));
+  const counted = redeliveries.filter((r) => !deleted.has(`${r.storeId}/${r.seq}`));
+  if (counted.length > 0) {
+    ctes.push(sql`redelivered AS (
       UPDATE messages m SET redelivery_count = GREATEST(m.redelivery_count, d.count)
-      FROM unnest(${redeliveries.map((r) => r.storeId)}::int[], ${redeliveries.map((r) => r.priority)}::smallint[],
-                  ${redeliveries.map((r) => r.seq.toString())}::int8[], ${redeliveries.map((r) => r.count)}::int[])
+      FROM unnest(${counted.map((r) => r.storeId)}::int[], ${counted.map((r) => r.priority)}::smallint[],
+                  ${counted.map((r) => r.seq.toString())}::int8[], ${counted.map((r) => r.count)}::int[])
         AS d(store_id, priority, seq, count)
-      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
+      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard})`);
   }
   if (hwm.size > 0) {
-    await sql`
+    ctes.push(sql`marks AS (
       UPDATE stores s SET dispatched_hwm = GREATEST(s.dispatched_hwm, d.hwm)
       FROM unnest(${[...hwm.keys()]}::int[], ${[...hwm.values()].map(String)}::int8[]) AS d(id, hwm)
-      WHERE s.id = d.id`.execute(trx);
+      WHERE s.id = d.id AND ${guard})`);
   }
-  if (scheduledInserts.length > 0) await insertScheduled(trx, scheduledInserts);
+  if (scheduledInserts.length > 0) ctes.push(sql`sched AS (${insertScheduledSql(scheduledInserts, guard)})`);
   if (scheduledDeletes.length > 0) {
-    await sql`DELETE FROM scheduled_messages WHERE id = ANY(${scheduledDeletes.map(String)}::int8[])`.execute(
-      trx,
-    );
+    ctes.push(sql`unsched AS (
+      DELETE FROM scheduled_messages WHERE id = ANY(${scheduledDeletes.map(String)}::int8[]) AND ${guard})`);
   }
+  const changes = ctes.length - (fence === undefined ? 0 : 1);
+  if (changes === 0) return undefined;
+  const held = fence === undefined ? sql`1` : sql`(SELECT count(*) FROM lease)::int`;
+  return sql<{ held: number }>`WITH ${sql.join(ctes, sql`, `)} SELECT ${held} AS held`;
 }
 
-export async function insertMessages(
-  trx: Transaction<Database>,
-  rows: readonly NewMessage[],
-): Promise<void> {
-  await sql`
+/** The INSERT of message rows, as used inside a flush (and by the replicator's apply). */
+export function insertMessagesSql(rows: readonly NewMessage[], guard: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  // Bodies travel as one binary parameter sliced by offset: an array of bytea would be sent as
+  // hex text, doubling the bytes and the parsing on both ends.
+  const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
+  return sql`
     INSERT INTO messages (store_id, priority, seq, message_id, destination, headers, body,
                           expires_at_ms, enqueued_at_ms, redelivery_count)
-    SELECT * FROM unnest(
+    SELECT u.store_id, u.priority, u.seq, u.message_id, u.destination, u.headers,
+           substring(${blob}::bytea FROM u.body_offset FOR u.body_length),
+           u.expires_at_ms, u.enqueued_at_ms, u.redelivery_count
+    FROM unnest(
       ${rows.map((m) => m.storeId)}::int[],
       ${rows.map((m) => m.priority)}::smallint[],
       ${rows.map((m) => String(m.seq))}::int8[],
       ${rows.map((m) => m.messageId)}::text[],
       ${rows.map((m) => m.destination)}::text[],
       ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
-      ${rows.map((m) => m.body)}::bytea[],
+      ${offsets}::int[],
+      ${lengths}::int[],
       ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
       ${rows.map((m) => String(m.enqueuedAtMs))}::int8[],
-      ${rows.map((m) => m.redeliveryCount)}::int[])`.execute(trx);
+      ${rows.map((m) => m.redeliveryCount)}::int[])
+      AS u(store_id, priority, seq, message_id, destination, headers, body_offset, body_length,
+           expires_at_ms, enqueued_at_ms, redelivery_count)
+    WHERE ${guard}`;
+}
+
+/** One buffer holding every body, with 1-based offsets for SQL's substring. */
+export function packBodies(bodies: readonly Buffer[]): { blob: Buffer; offsets: number[]; lengths: number[] } {
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let at = 1;
+  for (const body of bodies) {
+    offsets.push(at);
+    lengths.push(body.length);
+    at += body.length;
+  }
+  return { blob: Buffer.concat(bodies as Buffer[]), offsets, lengths };
 }
 
 export async function deleteMessages(
@@ -285,21 +353,26 @@ export async function deleteMessages(
     WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
 }
 
-async function insertScheduled(
-  trx: Transaction<Database>,
-  rows: readonly ScheduledRow[],
-): Promise<void> {
-  await sql`
+function insertScheduledSql(rows: readonly ScheduledRow[], guard: RawBuilder<unknown>): RawBuilder<unknown> {
+  const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
+  return sql`
     INSERT INTO scheduled_messages (message_id, destination, priority, persistent, headers, body,
                                     expires_at_ms, deliver_at_ms, created_at_ms)
-    SELECT * FROM unnest(
+    SELECT u.message_id, u.destination, u.priority, u.persistent, u.headers,
+           substring(${blob}::bytea FROM u.body_offset FOR u.body_length),
+           u.expires_at_ms, u.deliver_at_ms, u.created_at_ms
+    FROM unnest(
       ${rows.map((m) => m.messageId)}::text[],
       ${rows.map((m) => m.destination)}::text[],
       ${rows.map((m) => m.priority)}::smallint[],
       ${rows.map((m) => m.persistent)}::boolean[],
       ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
-      ${rows.map((m) => m.body)}::bytea[],
+      ${offsets}::int[],
+      ${lengths}::int[],
       ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
       ${rows.map((m) => String(m.deliverAtMs))}::int8[],
-      ${rows.map((m) => String(m.createdAtMs))}::int8[])`.execute(trx);
+      ${rows.map((m) => String(m.createdAtMs))}::int8[])
+      AS u(message_id, destination, priority, persistent, headers, body_offset, body_length,
+           expires_at_ms, deliver_at_ms, created_at_ms)
+    WHERE ${guard}`;
 }

@@ -12,7 +12,7 @@ import {
 } from '@crdr/stomp';
 import { badRequest, isCrdrError } from '@crdr/errors';
 import type { BrokerEngine, Delivery, DeliverySink, Session } from '../../engine/engine.types.js';
-import { parseAckMode, parseBoolean, parseIntegerHeader, required, userHeaders } from './stomp-headers.js';
+import { canEncodeHeader, parseAckMode, parseBoolean, parseIntegerHeader, required, userHeaders } from './stomp-headers.js';
 import type { StompLimits, StompTransport } from './stomp-transport.js';
 
 export interface ConnectionLogger {
@@ -116,9 +116,10 @@ export class StompConnection {
     const done = (): void => {
       this.#pending--;
     };
-    if (frame.command === 'SEND' && this.#state === 'connected' && frame.headers['transaction'] === undefined) {
-      // A plain SEND starts at once, in order with the frames before it that already started.
-      const work = this.#chain.then(() => this.#send(frame));
+    if (this.#state === 'connected' && isPipelined(frame)) {
+      // A plain SEND, ACK or NACK starts at once, in order with the frames before it that
+      // already started, and does not wait for the store: many can be in flight.
+      const work = this.#chain.then(() => this.#handle(frame));
       const tracked = work.then(
         () => undefined,
         (error: unknown) => this.#fail(error, frame),
@@ -138,6 +139,7 @@ export class StompConnection {
 
   async #handle(frame: StompFrame): Promise<void> {
     const { command, headers } = frame;
+    this.#checkReceipt(headers);
     if (this.#state === 'connecting') {
       if (command !== 'CONNECT' && command !== 'STOMP') {
         throw badRequest(`expected a CONNECT or STOMP frame first, got ${command}`);
@@ -157,9 +159,7 @@ export class StompConnection {
         const durable = headers['activemq.subscriptionName'];
         const id = headers['id'] ?? (this.#version === '1.0' ? headers['destination'] : undefined);
         if (id === undefined || id === '') throw badRequest('UNSUBSCRIBE frame is missing the required "id" header');
-        await session.unsubscribe(durable !== undefined && durable !== '' ? durable : id, {
-          removeDurable: durable !== undefined && durable !== '',
-        });
+        await session.unsubscribe(id, durable !== undefined && durable !== '' ? { durableName: durable } : {});
         break;
       }
       case 'ACK':
@@ -265,6 +265,7 @@ export class StompConnection {
 
   async #send(frame: StompFrame): Promise<void> {
     const { headers } = frame;
+    this.#checkReceipt(headers);
     const destination = required(headers, 'destination', 'SEND');
     const expires = parseIntegerHeader(headers, 'expires', 0, 0, Number.MAX_SAFE_INTEGER);
     const delay = parseIntegerHeader(headers, 'AMQ_SCHEDULED_DELAY', 0, 0, 365 * 24 * 3600 * 1000);
@@ -336,9 +337,22 @@ export class StompConnection {
     };
     if (delivery.redelivered) headers['redelivered'] = 'true';
     for (const name of Object.keys(delivery.headers)) {
-      if (!(name in headers)) headers[name] = delivery.headers[name]!;
+      const value = delivery.headers[name]!;
+      // A header sent in STOMP 1.2 may be unwritable in 1.0 or 1.1: it is left out of this
+      // delivery rather than failing it (which would fail every delivery of the message).
+      if (!(name in headers) && canEncodeHeader(name, value, this.#version)) headers[name] = value;
     }
     this.#write(encodeFrame('MESSAGE', headers, delivery.body, this.#version));
+  }
+
+  /** Refuses, before acting on the frame, a receipt that its RECEIPT could not carry back. */
+  #checkReceipt(headers: Readonly<Record<string, string>>): void {
+    const receipt = headers['receipt'];
+    if (receipt !== undefined && !canEncodeHeader('receipt-id', receipt, this.#version)) {
+      throw badRequest(
+        `the receipt header ${JSON.stringify(receipt.slice(0, 64))} cannot be sent back in STOMP ${this.#version}: it holds a line feed or ends with a carriage return`,
+      );
+    }
   }
 
   #receipt(headers: Readonly<Record<string, string>>): void {
@@ -363,7 +377,8 @@ export class StompConnection {
     }
     const headers: Record<string, string> = { message: oneLine(message), 'content-type': 'text/plain' };
     const receipt = frame?.headers['receipt'];
-    if (receipt !== undefined) headers['receipt-id'] = receipt;
+    // #fail must never throw: a receipt this version cannot carry is left out.
+    if (receipt !== undefined && canEncodeHeader('receipt-id', receipt, this.#version)) headers['receipt-id'] = receipt;
     if (frame !== undefined) headers['command'] = frame.command;
     this.#write(encodeFrame('ERROR', headers, message + '\n', this.#version));
     this.#close();
@@ -374,6 +389,18 @@ export class StompConnection {
     this.#state = 'closed';
     this.#cleanup();
     this.#transport.end();
+  }
+}
+
+function isPipelined(frame: StompFrame): boolean {
+  switch (frame.command) {
+    case 'SEND':
+      return frame.headers['transaction'] === undefined;
+    case 'ACK':
+    case 'NACK':
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -1,4 +1,5 @@
 import { badRequest } from '@crdr/errors';
+import { escapeHeader, isStompEncodeError, type StompVersion } from '@crdr/stomp';
 import type { AckMode } from '../../engine/engine.types.js';
 
 /** Headers STOMP or ActiveMQ give a meaning to on SEND; the rest travel with the message. */
@@ -65,4 +66,20 @@ export function parseAckMode(raw: string | undefined): AckMode {
 
 export function parseBoolean(raw: string | undefined): boolean {
   return raw === 'true';
+}
+
+/**
+ * Whether a header can be written in `version`'s frames: STOMP 1.0 has no escaping (no line
+ * feed, no trailing carriage return, no ':' in a name) and 1.1 cannot escape a carriage return.
+ */
+export function canEncodeHeader(name: string, value: string, version: StompVersion): boolean {
+  if (version === '1.2') return true;
+  try {
+    escapeHeader(name, version, 'name');
+    escapeHeader(value, version, 'value');
+    return true;
+  } catch (error) {
+    if (isStompEncodeError(error)) return false;
+    throw error;
+  }
 }

@@ -29,19 +29,31 @@ export interface BrokerServiceClient extends grpc.Client {
   abortTransaction(argument: _crdr_broker_v1_AbortTransactionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_AbortTransactionResponse__Output>): grpc.ClientUnaryCall;
   abortTransaction(argument: _crdr_broker_v1_AbortTransactionRequest, callback: grpc.requestCallback<_crdr_broker_v1_AbortTransactionResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * NotFound for an ack id this user was not handed, or that is already resolved.
+   */
   Ack(argument: _crdr_broker_v1_AckRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   Ack(argument: _crdr_broker_v1_AckRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   Ack(argument: _crdr_broker_v1_AckRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   Ack(argument: _crdr_broker_v1_AckRequest, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * NotFound for an ack id this user was not handed, or that is already resolved.
+   */
   ack(argument: _crdr_broker_v1_AckRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   ack(argument: _crdr_broker_v1_AckRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   ack(argument: _crdr_broker_v1_AckRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   ack(argument: _crdr_broker_v1_AckRequest, callback: grpc.requestCallback<_crdr_broker_v1_AckResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * A transaction unused for 60 s is aborted. Only the user who began it can use it.
+   */
   BeginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
   BeginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
   BeginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
   BeginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A transaction unused for 60 s is aborted. Only the user who began it can use it.
+   */
   beginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
   beginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
   beginTransaction(argument: _crdr_broker_v1_BeginTransactionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginTransactionResponse__Output>): grpc.ClientUnaryCall;
@@ -115,8 +127,14 @@ export interface BrokerServiceClient extends grpc.Client {
 export interface BrokerServiceHandlers extends grpc.UntypedServiceImplementation {
   AbortTransaction: grpc.handleUnaryCall<_crdr_broker_v1_AbortTransactionRequest__Output, _crdr_broker_v1_AbortTransactionResponse>;
   
+  /**
+   * NotFound for an ack id this user was not handed, or that is already resolved.
+   */
   Ack: grpc.handleUnaryCall<_crdr_broker_v1_AckRequest__Output, _crdr_broker_v1_AckResponse>;
   
+  /**
+   * A transaction unused for 60 s is aborted. Only the user who began it can use it.
+   */
   BeginTransaction: grpc.handleUnaryCall<_crdr_broker_v1_BeginTransactionRequest__Output, _crdr_broker_v1_BeginTransactionResponse>;
   
   CommitTransaction: grpc.handleUnaryCall<_crdr_broker_v1_CommitTransactionRequest__Output, _crdr_broker_v1_CommitTransactionResponse>;

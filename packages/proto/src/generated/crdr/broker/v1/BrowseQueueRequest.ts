@@ -4,10 +4,16 @@
 
 export interface BrowseQueueRequest {
   'name'?: (string);
+  /**
+   * 100 when 0; at most 10000.
+   */
   'maxMessages'?: (number);
 }
 
 export interface BrowseQueueRequest__Output {
   'name': (string);
+  /**
+   * 100 when 0; at most 10000.
+   */
   'maxMessages': (number);
 }

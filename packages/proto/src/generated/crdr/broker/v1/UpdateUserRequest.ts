@@ -8,6 +8,10 @@ export interface UpdateUserRequest {
    * Unchanged when empty.
    */
   'password'?: (string);
+  /**
+   * Replace the user's groups when any are given, or when replace_groups is set (an empty list
+   * then removes them all); unchanged otherwise.
+   */
   'groups'?: (string)[];
   'consoleAccess'?: (boolean);
   'replicationUser'?: (boolean);
@@ -22,6 +26,10 @@ export interface UpdateUserRequest__Output {
    * Unchanged when empty.
    */
   'password': (string);
+  /**
+   * Replace the user's groups when any are given, or when replace_groups is set (an empty list
+   * then removes them all); unchanged otherwise.
+   */
   'groups': (string)[];
   'consoleAccess'?: (boolean);
   'replicationUser'?: (boolean);

@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+/** The repository's root, for starting services the way `pnpm` scripts do. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** What the process printed on its ENDPOINTS line. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Everything it wrote to stderr so far (its JSON logs). */
+  logs(): string;
+  /** `kill -9`: no clean shutdown. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+export interface StartServiceOptions {
+  /** The entry file, relative to the repository root (`services/broker/src/main.ts`). */
+  readonly entry: string;
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readyTimeoutMs?: number;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+}
+
+/**
+ * Starts a service as a real child process (through tsx, as `pnpm broker` does) and waits for
+ * the `ENDPOINTS {json}` line it prints once it listens.
+ */
+export function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry, ...(options.args ?? [])], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
+  });
+  return new Promise((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`${options.entry} did not print ENDPOINTS in time:\n${stdout}\n${stderr.slice(-4000)}`));
+    }, options.readyTimeoutMs ?? 30_000);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`${options.entry} exited with ${code} before it was ready:\n${stderr.slice(-4000)}`));
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /^ENDPOINTS (.+)$/m.exec(stdout);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      resolveStart({
+        pid: child.pid!,
+        child,
+        endpoints: JSON.parse(match[1]!) as Record<string, string>,
+        logs: () => stderr,
+        exited,
+        async kill(signal = 'SIGKILL') {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill(signal);
+          await exited;
+        },
+      });
+    });
+  });
+}
+
+/** `stomp://127.0.0.1:61613` → host and port. */
+export function hostPort(endpoint: string): { host: string; port: number } {
+  const url = new URL(endpoint.replace(/^(stomp|grpc):/, 'http:'));
+  return { host: url.hostname, port: Number(url.port) };
+}

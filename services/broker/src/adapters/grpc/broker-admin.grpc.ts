@@ -1,0 +1,98 @@
+import type * as grpc from '@grpc/grpc-js';
+import { unaryHandler, type brokerV1, type HandlerOptions } from '@crdr/proto';
+import type { BrokerEngine } from '../../engine/engine.types.js';
+import {
+  checkBareName,
+  checkUsername,
+  toBrowseLimit,
+  toCreateUserRequest,
+  toDestination,
+  toProtoDestinationInfo,
+  toProtoRole,
+  toProtoStats,
+  toProtoUser,
+  toSetRoleRequest,
+  toUpdateUserRequest,
+} from './broker-admin.mapping.js';
+import { toProtoDelivery } from './broker.mapping.js';
+import { authenticateConsoleUser } from './grpc-auth.js';
+
+export interface BrokerAdminServiceOptions {
+  readonly engine: BrokerEngine;
+  /** Told about failures that are bugs or outages (see `HandlerOptions`). */
+  readonly onUnexpectedError?: (error: unknown, context: string) => void;
+}
+
+/**
+ * The handlers of crdr.broker.v1.BrokerAdminService over `engine.admin`. Every call needs a user
+ * with console access. They work on a replica too: the control plane reads and sets the data
+ * replication role there (GetRole/SetRole), and operators inspect it.
+ */
+export function createBrokerAdminServiceHandlers(
+  options: BrokerAdminServiceOptions,
+): brokerV1.BrokerAdminServiceHandlers {
+  const { engine } = options;
+  const { admin } = engine;
+  const handlerOptions: HandlerOptions = options.onUnexpectedError
+    ? { onUnexpectedError: options.onUnexpectedError }
+    : {};
+
+  /** A unary admin call: authenticated as a console user, then `fn`. */
+  function adminCall<Request, Response>(
+    fn: (request: Request) => Promise<Response>,
+  ): grpc.handleUnaryCall<Request, Response> {
+    return unaryHandler(async (request: Request, call) => {
+      await authenticateConsoleUser(engine, call.metadata);
+      return fn(request);
+    }, handlerOptions);
+  }
+
+  return {
+    CreateDestination: adminCall(async (request) => {
+      const { kind, name } = toDestination(request);
+      await admin.createDestination(kind, name);
+      return {};
+    }),
+    DeleteDestination: adminCall(async (request) => {
+      const { kind, name } = toDestination(request);
+      await admin.deleteDestination(kind, name);
+      return {};
+    }),
+    PurgeDestination: adminCall(async (request) => {
+      const { kind, name } = toDestination(request);
+      const purged = await admin.purgeDestination(kind, name);
+      return { purged: String(purged) };
+    }),
+    ListDestinations: adminCall(async () => {
+      const destinations = await admin.listDestinations();
+      return { destinations: destinations.map(toProtoDestinationInfo) };
+    }),
+    BrowseQueue: adminCall(async (request) => {
+      const name = checkBareName(request.name);
+      const messages = await admin.browseQueue(name, toBrowseLimit(request.maxMessages));
+      return { messages: messages.map(toProtoDelivery) };
+    }),
+    GetStats: adminCall(async () => toProtoStats(await admin.stats())),
+    GetRole: adminCall(async () => toProtoRole(admin.getRole())),
+    SetRole: adminCall(async (request) => {
+      const state = await admin.setRole(toSetRoleRequest(request));
+      return { state: toProtoRole(state) };
+    }),
+    CreateUser: adminCall(async (request) => {
+      await admin.createUser(toCreateUserRequest(request));
+      return {};
+    }),
+    UpdateUser: adminCall(async (request) => {
+      await admin.updateUser(toUpdateUserRequest(request));
+      return {};
+    }),
+    DeleteUser: adminCall(async (request) => {
+      await admin.deleteUser(checkUsername(request.username));
+      return {};
+    }),
+    ListUsers: adminCall(async () => {
+      const users = await admin.listUsers();
+      return { users: users.map(toProtoUser) };
+    }),
+  };
+}

@@ -1,0 +1,168 @@
+import { badRequest } from '@crdr/errors';
+import type { brokerV1 } from '@crdr/proto';
+import type { DataReplicationMode } from '@crdr/store';
+import type {
+  BrokerStats,
+  CreateUserRequest,
+  DestinationInfo,
+  RoleState,
+  SetRoleRequest,
+  UpdateUserRequest,
+  UserInfo,
+} from '../../engine/engine.types.js';
+import { parseBigInt } from './broker.mapping.js';
+
+/*
+ * Requests and responses of BrokerAdminService, between the generated types and the engine's.
+ * Pure. Counts the proto declares uint64 go out as decimal strings (proto-loader `longs: String`).
+ */
+
+/** BrowseQueue returns this many messages when max_messages is 0... */
+export const defaultBrowseLimit = 100;
+/** ...and at most this many. */
+export const maxBrowseLimit = 10_000;
+
+function invalid(field: string, message: string): never {
+  throw badRequest(`${field} ${message}`, { details: { field } });
+}
+
+export type DestinationKind = 'queue' | 'topic';
+
+export function toDestinationKind(
+  type: brokerV1.DestinationType__Output | number,
+): DestinationKind {
+  if (type === 'QUEUE') return 'queue';
+  if (type === 'TOPIC') return 'topic';
+  return invalid('type', `must be QUEUE or TOPIC (got ${type})`);
+}
+
+/** A destination named by type and bare name (no `/queue/` prefix); the engine checks the name. */
+export function toDestination(request: {
+  readonly type: brokerV1.DestinationType__Output | number;
+  readonly name: string;
+}): { readonly kind: DestinationKind; readonly name: string } {
+  return { kind: toDestinationKind(request.type), name: checkBareName(request.name) };
+}
+
+/** A destination's bare name, as admin requests take it. */
+export function checkBareName(name: string, field = 'name'): string {
+  if (name === '') invalid(field, 'must not be empty');
+  if (name.startsWith('/')) {
+    invalid(field, `is the bare name, without /queue/ or /topic/ (got "${name}")`);
+  }
+  return name;
+}
+
+export function toBrowseLimit(maxMessages: number): number {
+  if (maxMessages === 0) return defaultBrowseLimit;
+  if (maxMessages > maxBrowseLimit)
+    invalid('max_messages', `must be at most ${maxBrowseLimit} (got ${maxMessages})`);
+  return maxMessages;
+}
+
+export function toProtoDestinationInfo(info: DestinationInfo): brokerV1.DestinationInfo {
+  return {
+    type: info.kind === 'queue' ? 'QUEUE' : 'TOPIC',
+    name: info.name,
+    queueSize: String(info.queueSize),
+    consumerCount: info.consumerCount,
+    producerCount: info.producerCount,
+    enqueueCount: String(info.enqueueCount),
+    dequeueCount: String(info.dequeueCount),
+    dispatchCount: String(info.dispatchCount),
+    durableSubscriptionCount: info.durableSubscriptionCount,
+  };
+}
+
+export function toProtoStats(stats: BrokerStats): brokerV1.GetStatsResponse {
+  return {
+    currentConnectionsCount: stats.currentConnectionsCount,
+    totalMessageCount: String(stats.totalMessageCount),
+    totalEnqueueCount: String(stats.totalEnqueueCount),
+    totalDequeueCount: String(stats.totalDequeueCount),
+    totalConsumerCount: stats.totalConsumerCount,
+    totalProducerCount: stats.totalProducerCount,
+    destinations: stats.destinations.map(toProtoDestinationInfo),
+    serving: stats.serving,
+  };
+}
+
+export function toProtoRole(state: RoleState): brokerV1.GetRoleResponse {
+  return {
+    role: state.role,
+    epoch: state.epoch.toString(),
+    primaryRegion: state.primaryRegion ?? '',
+    primaryBrokerId: state.primaryBrokerId ?? '',
+    brokerId: state.brokerId,
+    dataReplicationMode: state.dataReplicationMode,
+  };
+}
+
+function toDataReplicationMode(value: string): DataReplicationMode | undefined {
+  if (value === '') return undefined;
+  if (value === 'NONE' || value === 'CRDR') return value;
+  return invalid(
+    'data_replication_mode',
+    `must be NONE or CRDR, or empty to keep it (got "${value}")`,
+  );
+}
+
+export function toSetRoleRequest(request: brokerV1.SetRoleRequest__Output): SetRoleRequest {
+  const role = request.role;
+  if (role !== 'PRIMARY' && role !== 'REPLICA') {
+    invalid('role', `must be PRIMARY or REPLICA (got ${role})`);
+  }
+  const dataReplicationMode = toDataReplicationMode(request.dataReplicationMode);
+  return {
+    role,
+    epoch: parseBigInt(request.epoch, 'epoch'),
+    ...(request.primaryRegion === '' ? {} : { primaryRegion: request.primaryRegion }),
+    ...(request.primaryBrokerId === '' ? {} : { primaryBrokerId: request.primaryBrokerId }),
+    ...(dataReplicationMode === undefined ? {} : { dataReplicationMode }),
+  };
+}
+
+export function checkUsername(username: string): string {
+  if (username === '') invalid('username', 'must not be empty');
+  return username;
+}
+
+export function toCreateUserRequest(
+  request: brokerV1.CreateUserRequest__Output,
+): CreateUserRequest {
+  if (request.password === '') invalid('password', 'must not be empty');
+  return {
+    username: checkUsername(request.username),
+    password: request.password,
+    groups: [...request.groups],
+    consoleAccess: request.consoleAccess,
+    replicationUser: request.replicationUser,
+  };
+}
+
+/**
+ * Unset fields stay as they are: an empty password, absent console_access/replication_user.
+ * Groups are replaced when replace_groups is set (an empty list then removes them all) or when
+ * any are given; an empty list without replace_groups keeps them.
+ */
+export function toUpdateUserRequest(
+  request: brokerV1.UpdateUserRequest__Output,
+): UpdateUserRequest {
+  const replaceGroups = request.replaceGroups || request.groups.length > 0;
+  return {
+    username: checkUsername(request.username),
+    ...(request.password === '' ? {} : { password: request.password }),
+    ...(replaceGroups ? { groups: [...request.groups] } : {}),
+    ...(request.consoleAccess === undefined ? {} : { consoleAccess: request.consoleAccess }),
+    ...(request.replicationUser === undefined ? {} : { replicationUser: request.replicationUser }),
+  };
+}
+
+export function toProtoUser(user: UserInfo): brokerV1.User {
+  return {
+    username: user.username,
+    groups: [...user.groups],
+    consoleAccess: user.consoleAccess,
+    replicationUser: user.replicationUser,
+  };
+}
