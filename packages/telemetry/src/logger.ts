@@ -22,7 +22,15 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['password', 'passcode', '*.password', '*.passcode', '*.Password', 'authorization', '*.authorization'],
+        paths: [
+          'password',
+          'passcode',
+          '*.password',
+          '*.passcode',
+          '*.Password',
+          'authorization',
+          '*.authorization',
+        ],
         censor: '[redacted]',
       },
       mixin() {

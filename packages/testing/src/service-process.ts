@@ -32,14 +32,20 @@ export interface StartServiceOptions {
  * the `ENDPOINTS {json}` line it prints once it listens.
  */
 export function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry, ...(options.args ?? [])], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry, ...(options.args ?? [])],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => resolveExit(code)),
+  );
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
@@ -47,11 +53,19 @@ export function startServiceProcess(options: StartServiceOptions): Promise<Servi
   return new Promise((resolveStart, rejectStart) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      rejectStart(new Error(`${options.entry} did not print ENDPOINTS in time:\n${stdout}\n${stderr.slice(-4000)}`));
+      rejectStart(
+        new Error(
+          `${options.entry} did not print ENDPOINTS in time:\n${stdout}\n${stderr.slice(-4000)}`,
+        ),
+      );
     }, options.readyTimeoutMs ?? 30_000);
     void exited.then((code) => {
       clearTimeout(timer);
-      rejectStart(new Error(`${options.entry} exited with ${code} before it was ready:\n${stderr.slice(-4000)}`));
+      rejectStart(
+        new Error(
+          `${options.entry} exited with ${code} before it was ready:\n${stderr.slice(-4000)}`,
+        ),
+      );
     });
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

@@ -45,7 +45,8 @@ const body = randomBytes(size).toString('base64').slice(0, size);
 
 function rssMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  const kb = (key: string): number =>
+    Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
@@ -59,7 +60,13 @@ async function connect(broker: ServiceProcess): Promise<StompClient> {
   return connectStomp({ host, port, login: 'admin', passcode: 'admin', heartBeat: [0, 0] });
 }
 
-async function produce(broker: ServiceProcess, queue: string, total: number, clients: number, window: number) {
+async function produce(
+  broker: ServiceProcess,
+  queue: string,
+  total: number,
+  clients: number,
+  window: number,
+) {
   const conns = await Promise.all(Array.from({ length: clients }, () => connect(broker)));
   const latencies = new Float64Array(total);
   let next = 0;
@@ -82,7 +89,12 @@ async function produce(broker: ServiceProcess, queue: string, total: number, cli
   const seconds = (performance.now() - started) / 1000;
   await Promise.all(conns.map((c) => c.disconnect()));
   latencies.sort();
-  return { rate: done / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), seconds };
+  return {
+    rate: done / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    seconds,
+  };
 }
 
 async function drain(broker: ServiceProcess, queue: string, total: number, clients: number) {
@@ -106,7 +118,8 @@ async function drain(broker: ServiceProcess, queue: string, total: number, clien
   return { rate: total / seconds, seconds };
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
   await ensureDatabase(dbUrl);
@@ -117,12 +130,15 @@ async function main(): Promise<void> {
       BROKER_STOMP_PORT: '0',
       BROKER_WS_PORT: '0',
       BROKER_GRPC_PORT: '0',
-      LOG_LEVEL: 'warn', BROKER_PRINT_DEBUG: '1',
+      LOG_LEVEL: 'warn',
+      BROKER_PRINT_DEBUG: '1',
     },
     // BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker.
     nodeArgs: (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
   });
-  console.log(`broker pid ${broker.pid}; ${fmt(size)} B persistent messages, a receipt on every SEND`);
+  console.log(
+    `broker pid ${broker.pid}; ${fmt(size)} B persistent messages, a receipt on every SEND`,
+  );
   try {
     const idle = rssMb(broker.pid);
     console.log(`broker RSS at start: ${fmt(idle.rss, 1)} MB`);
@@ -134,7 +150,9 @@ async function main(): Promise<void> {
     const c = await drain(broker, '/queue/bench', messages, consumers);
     console.log(`consume (${consumers} consumers, client-individual acks): ${fmt(c.rate)} msg/s`);
     const afterLoad = rssMb(broker.pid);
-    console.log(`broker RSS after load: ${fmt(afterLoad.rss, 1)} MB (peak ${fmt(afterLoad.peak, 1)} MB)`);
+    console.log(
+      `broker RSS after load: ${fmt(afterLoad.rss, 1)} MB (peak ${fmt(afterLoad.peak, 1)} MB)`,
+    );
 
     const latencyMessages = num('latency-messages');
     const l = await produce(broker, '/queue/latency', latencyMessages, 1, 1);
@@ -148,7 +166,9 @@ async function main(): Promise<void> {
       const f = await produce(broker, '/queue/backlog', backlog, producers, inflight);
       console.log(`backlog: ${fmt(backlog)} messages queued at ${fmt(f.rate)} msg/s`);
       const filled = rssMb(broker.pid);
-      console.log(`broker RSS with the backlog queued: ${fmt(filled.rss, 1)} MB (peak ${fmt(filled.peak, 1)} MB)`);
+      console.log(
+        `broker RSS with the backlog queued: ${fmt(filled.rss, 1)} MB (peak ${fmt(filled.peak, 1)} MB)`,
+      );
       const empty = await (async () => {
         await produce(broker, '/queue/empty', sample, producers, inflight);
         return drain(broker, '/queue/empty', sample, consumers);
@@ -158,10 +178,19 @@ async function main(): Promise<void> {
       console.log(
         `consume ${fmt(sample)} from a ${fmt(backlog)}-message backlog: ${fmt(deep.rate)} msg/s vs ${fmt(empty.rate)} msg/s from a queue holding only them (${fmt((deep.rate / empty.rate) * 100, 1)}%)`,
       );
-      console.log(`broker RSS after consuming from the backlog: ${fmt(drained.rss, 1)} MB (peak ${fmt(drained.peak, 1)} MB)`);
+      console.log(
+        `broker RSS after consuming from the backlog: ${fmt(drained.rss, 1)} MB (peak ${fmt(drained.peak, 1)} MB)`,
+      );
     }
   } finally {
-    if (process.env['SHOW_BROKER_LOGS']) console.log(broker.logs().split('\n').filter((l) => l.startsWith('flush')).join('\n'));
+    if (process.env['SHOW_BROKER_LOGS'])
+      console.log(
+        broker
+          .logs()
+          .split('\n')
+          .filter((l) => l.startsWith('flush'))
+          .join('\n'),
+      );
     await broker.kill('SIGTERM');
     if (values['keep-db'] !== true) await dropDatabase(dbUrl);
   }

@@ -10,10 +10,16 @@ const userSpec = z
 
 const schema = z.object({
   /** The broker's id (Amazon MQ's BrokerId); names it in message ids and errors. */
-  BROKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('broker'),
+  BROKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .default('broker'),
   /** This process's id for the active/standby lease; unique per process. */
   BROKER_INSTANCE_ID: z.string().min(1).optional(),
-  BROKER_DB_URL: z.string().url().default(defaultPgUrl.replace(/\/postgres$/, '/crdr_broker')),
+  BROKER_DB_URL: z
+    .string()
+    .url()
+    .default(defaultPgUrl.replace(/\/postgres$/, '/crdr_broker')),
   BROKER_HOST: z.string().default('127.0.0.1'),
   /** The host name put in printed endpoints; BROKER_HOST when absent. */
   BROKER_ADVERTISED_HOST: z.string().optional(),

@@ -22,7 +22,10 @@ function readArgs(argv: readonly string[]): Record<string, string> {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--'),
     options: Object.fromEntries(
-      Object.keys(flags).map((name) => [name, { type: 'string' as const, multiple: name === 'user' }]),
+      Object.keys(flags).map((name) => [
+        name,
+        { type: 'string' as const, multiple: name === 'user' },
+      ]),
     ),
     strict: true,
     allowPositionals: false,
@@ -56,7 +59,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const telemetry = startTelemetry({ serviceName: 'broker', env });
-  const log = createLogger({ service: 'broker', level: config.LOG_LEVEL, destination: process.stderr });
+  const log = createLogger({
+    service: 'broker',
+    level: config.LOG_LEVEL,
+    destination: process.stderr,
+  });
   const server = createServer({ config, log });
   const endpoints = await server.start();
   if (config.BROKER_PRINT_ENDPOINTS) {

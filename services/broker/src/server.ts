@@ -5,7 +5,11 @@ import type { BrokerConfig } from './config.js';
 import { createPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { createLease } from './adapters/pg/lease.js';
 import { createUserRepository } from './adapters/pg/user.repository.js';
-import { listenStomp, listenStompWebSocket, type StompListener } from './adapters/stomp/stomp-server.js';
+import {
+  listenStomp,
+  listenStompWebSocket,
+  type StompListener,
+} from './adapters/stomp/stomp-server.js';
 import { defaultStompLimits, type StompLimits } from './adapters/stomp/stomp-transport.js';
 import { createGrpcListener, type GrpcListener } from './adapters/grpc/grpc-listener.js';
 import { createAuthenticator } from './engine/authenticator.js';
@@ -33,10 +37,16 @@ export interface BrokerServerDeps {
 /** Builds a broker process's parts; nothing runs until `start()` (STYLE.md §1). */
 export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   const instanceId = config.BROKER_INSTANCE_ID ?? `${config.BROKER_ID}-${randomUUID().slice(0, 8)}`;
-  const pool = createPool(config.BROKER_DB_URL, { max: config.BROKER_DB_POOL_SIZE, applicationName: `broker-${config.BROKER_ID}` });
+  const pool = createPool(config.BROKER_DB_URL, {
+    max: config.BROKER_DB_POOL_SIZE,
+    applicationName: `broker-${config.BROKER_ID}`,
+  });
   const db = createDb(pool);
   // Renewals must not queue behind the broker's writes for a connection.
-  const leasePool = createPool(config.BROKER_DB_URL, { max: 2, applicationName: `broker-${config.BROKER_ID}-lease` });
+  const leasePool = createPool(config.BROKER_DB_URL, {
+    max: 2,
+    applicationName: `broker-${config.BROKER_ID}-lease`,
+  });
   const leaseDb = createDb(leasePool);
   const hasher = createPasswordHasher({ scrypt: { cost: config.BROKER_SCRYPT_COST } });
   const users = createUserRepository(db);
@@ -62,7 +72,9 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     onLost: (error) => {
       log.warn({ instanceId, reason: error.message }, 'lease lost: this instance stops serving');
       for (const l of listeners) l.dropAll();
-      runtime.deactivate('lease lost').catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
+      runtime
+        .deactivate('lease lost')
+        .catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
     },
   });
 
@@ -76,7 +88,10 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
     onServingChange: (serving) => grpc?.setServing(serving),
     guard: (trx) => lease.assertHeld(trx),
-    fence: () => (lease.token === undefined ? undefined : { name: leaseName, holder: instanceId, token: lease.token }),
+    fence: () =>
+      lease.token === undefined
+        ? undefined
+        : { name: leaseName, holder: instanceId, token: lease.token },
   });
 
   const limits: StompLimits = {
@@ -107,8 +122,18 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       const host = config.BROKER_HOST;
       const shown = config.BROKER_ADVERTISED_HOST ?? host;
       const connectionLog = log.child({ component: 'stomp' });
-      const stomp = await listenStomp(runtime.engine, { host, port: config.BROKER_STOMP_PORT, limits, log: connectionLog });
-      const ws = await listenStompWebSocket(runtime.engine, { host, port: config.BROKER_WS_PORT, limits, log: connectionLog });
+      const stomp = await listenStomp(runtime.engine, {
+        host,
+        port: config.BROKER_STOMP_PORT,
+        limits,
+        log: connectionLog,
+      });
+      const ws = await listenStompWebSocket(runtime.engine, {
+        host,
+        port: config.BROKER_WS_PORT,
+        limits,
+        log: connectionLog,
+      });
       listeners = [stomp, ws];
       grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
       await lease.start();

@@ -1,7 +1,13 @@
 import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
 import { conflict, badRequest, notFound } from '@crdr/errors';
 import { createStoreWriter, type LeaseFence } from '../adapters/pg/store-writer.js';
-import { ensureMeta, loadState, readMeta, rowToMessage, type BrokerMeta } from '../adapters/pg/broker-state.repository.js';
+import {
+  ensureMeta,
+  loadState,
+  readMeta,
+  rowToMessage,
+  type BrokerMeta,
+} from '../adapters/pg/broker-state.repository.js';
 import { validateDestinationName } from '../domain/destination.js';
 import type {
   BrokerAdmin,
@@ -115,7 +121,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     scheduler.start();
     sweep = setInterval(() => sweepExpired(), options.expirySweepMs ?? 1000);
     sweep.unref();
-    log.info({ destinations: state.destinations.length, lastSeq: String(state.lastSeq) }, 'broker serving');
+    log.info(
+      { destinations: state.destinations.length, lastSeq: String(state.lastSeq) },
+      'broker serving',
+    );
     options.onServingChange?.(true);
   }
 
@@ -137,7 +146,8 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     const t = now();
     for (const store of core.registry.stores()) {
       if (store.ready.size === 0) continue;
-      for (const message of store.ready.removeWhere((m) => isExpired(m, t))) core.flow.expire(store, message);
+      for (const message of store.ready.removeWhere((m) => isExpired(m, t)))
+        core.flow.expire(store, message);
     }
     for (const dest of core.registry.all()) {
       for (const store of dest.volatiles) store.ready.removeWhere((m) => isExpired(m, t));
@@ -157,7 +167,11 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
   };
 
   const info = (dest: DestinationState): DestinationInfo => {
-    const stores = [...(dest.queue === undefined ? [] : [dest.queue]), ...dest.durables.values(), ...dest.volatiles];
+    const stores = [
+      ...(dest.queue === undefined ? [] : [dest.queue]),
+      ...dest.durables.values(),
+      ...dest.volatiles,
+    ];
     let queueSize = 0;
     let consumerCount = 0;
     let enqueueCount = 0;
@@ -173,7 +187,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     return {
       kind: dest.kind,
       name: dest.name,
-      queueSize: dest.kind === 'queue' ? queueSize : [...dest.durables.values()].reduce((n, s) => n + s.size, 0),
+      queueSize:
+        dest.kind === 'queue'
+          ? queueSize
+          : [...dest.durables.values()].reduce((n, s) => n + s.size, 0),
       consumerCount,
       producerCount: dest.producers.size,
       enqueueCount,
@@ -216,7 +233,9 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
                 RETURNING 1)
               SELECT count(*)::int8 AS n FROM gone`.execute(trx),
           () => {
-            const volatileCount = store.clearReady(core.writer!.lastSeq).filter((m) => !m.persistent).length;
+            const volatileCount = store
+              .clearReady(core.writer!.lastSeq)
+              .filter((m) => !m.persistent).length;
             purged += volatileCount;
           },
         );
@@ -243,7 +262,8 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
         .limit(limit)
         .execute();
       const out: Delivery[] = rows.map((row) => core.flow.toDelivery('', '', rowToMessage(row)));
-      for (const m of store.ready) if (!m.persistent && out.length < limit) out.push(core.flow.toDelivery('', '', m));
+      for (const m of store.ready)
+        if (!m.persistent && out.length < limit) out.push(core.flow.toDelivery('', '', m));
       return out;
     },
     stats(): Promise<BrokerStats> {
@@ -275,7 +295,11 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       let next: BrokerMeta | undefined;
       await serialize(async () => {
         const change = async (trx: Transaction<Database>): Promise<BrokerMeta> => {
-          const current = await trx.selectFrom('broker_meta').selectAll().forUpdate().executeTakeFirstOrThrow();
+          const current = await trx
+            .selectFrom('broker_meta')
+            .selectAll()
+            .forUpdate()
+            .executeTakeFirstOrThrow();
           if (request.epoch < current.epoch) {
             throw conflict(
               `stale epoch ${request.epoch}: broker ${current.broker_id} is already at epoch ${current.epoch}`,
@@ -287,8 +311,14 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
             .set({
               role: request.role,
               epoch: request.epoch,
-              primary_region: request.role === 'REPLICA' ? (request.primaryRegion ?? current.primary_region) : null,
-              primary_broker_id: request.role === 'REPLICA' ? (request.primaryBrokerId ?? current.primary_broker_id) : null,
+              primary_region:
+                request.role === 'REPLICA'
+                  ? (request.primaryRegion ?? current.primary_region)
+                  : null,
+              primary_broker_id:
+                request.role === 'REPLICA'
+                  ? (request.primaryBrokerId ?? current.primary_broker_id)
+                  : null,
               data_replication_mode: request.dataReplicationMode ?? current.data_replication_mode,
               updated_at_ms: BigInt(now()),
             })
@@ -298,7 +328,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
           return meta;
         };
         // While serving, the change is serialized behind every pending write.
-        next = core.writer !== undefined ? await core.writer.run((trx) => change(trx)) : await db.transaction().execute(change);
+        next =
+          core.writer !== undefined
+            ? await core.writer.run((trx) => change(trx))
+            : await db.transaction().execute(change);
         const before = core.meta!;
         core.meta = next;
         log.info(

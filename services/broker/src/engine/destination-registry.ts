@@ -62,7 +62,10 @@ export class DestinationRegistry {
     }
   }
 
-  findDurable(clientId: string, subscriptionName: string): { topic: DestinationState; store: StoreQueue } | undefined {
+  findDurable(
+    clientId: string,
+    subscriptionName: string,
+  ): { topic: DestinationState; store: StoreQueue } | undefined {
     return this.#durables.get(durableKey(clientId, subscriptionName));
   }
 
@@ -75,7 +78,15 @@ export class DestinationRegistry {
     for (const s of state.stores) {
       const dest = byId.get(s.destinationId);
       if (dest === undefined) continue;
-      const store = this.#newStore(s.id, s.kind, dest.kind, dest.name, s.dispatchedHwm, s.clientId, s.subscriptionName);
+      const store = this.#newStore(
+        s.id,
+        s.kind,
+        dest.kind,
+        dest.name,
+        s.dispatchedHwm,
+        s.clientId,
+        s.subscriptionName,
+      );
       for (let p = 0; p < 10; p++) store.unloaded[p] = s.counts[p]!;
       if (s.kind === 'queue') queues.set(s.destinationId, store);
       else durables.set(s.destinationId, [...(durables.get(s.destinationId) ?? []), store]);
@@ -99,13 +110,20 @@ export class DestinationRegistry {
   }
 
   /** The destination, created (durably, unless temporary) on first use as ActiveMQ does. */
-  ensure(kind: DestinationKind, name: string, temporary = false): DestinationState | Promise<DestinationState> {
+  ensure(
+    kind: DestinationKind,
+    name: string,
+    temporary = false,
+  ): DestinationState | Promise<DestinationState> {
     const key = destinationKey(kind, name);
     const existing = this.#byKey.get(key);
     if (existing !== undefined) return existing;
     if (temporary) {
       const id = --this.#volatileIds;
-      const queue = kind === 'queue' ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true) : undefined;
+      const queue =
+        kind === 'queue'
+          ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true)
+          : undefined;
       return this.#put(kind, name, id, true, queue);
     }
     let creating = this.#creating.get(key);
@@ -117,7 +135,9 @@ export class DestinationRegistry {
           ({ destinationId, storeId, storeHwm }) => {
             if (this.#byKey.has(key)) return;
             const queue =
-              storeId === undefined ? undefined : this.#newStore(storeId, 'queue', kind, name, storeHwm, null, null);
+              storeId === undefined
+                ? undefined
+                : this.#newStore(storeId, 'queue', kind, name, storeHwm, null, null);
             this.#put(kind, name, destinationId, false, queue);
           },
         )
@@ -130,7 +150,16 @@ export class DestinationRegistry {
 
   /** A non-durable topic subscription's in-memory store. */
   createVolatile(topic: DestinationState): StoreQueue {
-    const store = this.#newStore(--this.#volatileIds, 'volatile', 'topic', topic.name, 0n, null, null, topic.temporary);
+    const store = this.#newStore(
+      --this.#volatileIds,
+      'volatile',
+      'topic',
+      topic.name,
+      0n,
+      null,
+      null,
+      topic.temporary,
+    );
     topic.volatiles.add(store);
     return store;
   }
@@ -139,40 +168,57 @@ export class DestinationRegistry {
    * The durable subscription named by client id and name. Subscribing with the same name to
    * another topic replaces the old subscription, as ActiveMQ does.
    */
-  async ensureDurable(topic: DestinationState, clientId: string, subscriptionName: string): Promise<StoreQueue> {
+  async ensureDurable(
+    topic: DestinationState,
+    clientId: string,
+    subscriptionName: string,
+  ): Promise<StoreQueue> {
     const key = durableKey(clientId, subscriptionName);
     const found = this.#durables.get(key);
     if (found !== undefined && found.topic === topic) return found.store;
     if (found !== undefined) await this.removeDurable(clientId, subscriptionName);
     const now = this.#options.now();
-    return this.#options.writer().run(
-      async (trx) => {
-        const row = await trx
-          .insertInto('stores')
-          .values({
-            destination_id: topic.id,
-            kind: 'durable',
-            client_id: clientId,
-            subscription_name: subscriptionName,
-            created_at_ms: BigInt(now),
-          })
-          .returning(['id', 'dispatched_hwm'])
-          .executeTakeFirstOrThrow();
-        return row;
-      },
-      (row) => {
-        const store = this.#newStore(row.id, 'durable', 'topic', topic.name, row.dispatched_hwm, clientId, subscriptionName);
-        topic.durables.set(key, store);
-        this.#durables.set(key, { topic, store });
-      },
-    ).then(() => this.#durables.get(key)!.store);
+    return this.#options
+      .writer()
+      .run(
+        async (trx) => {
+          const row = await trx
+            .insertInto('stores')
+            .values({
+              destination_id: topic.id,
+              kind: 'durable',
+              client_id: clientId,
+              subscription_name: subscriptionName,
+              created_at_ms: BigInt(now),
+            })
+            .returning(['id', 'dispatched_hwm'])
+            .executeTakeFirstOrThrow();
+          return row;
+        },
+        (row) => {
+          const store = this.#newStore(
+            row.id,
+            'durable',
+            'topic',
+            topic.name,
+            row.dispatched_hwm,
+            clientId,
+            subscriptionName,
+          );
+          topic.durables.set(key, store);
+          this.#durables.set(key, { topic, store });
+        },
+      )
+      .then(() => this.#durables.get(key)!.store);
   }
 
   async removeDurable(clientId: string, subscriptionName: string): Promise<void> {
     const key = durableKey(clientId, subscriptionName);
     const found = this.#durables.get(key);
     if (found === undefined) {
-      throw notFound(`durable subscription "${subscriptionName}" of client "${clientId}" does not exist`);
+      throw notFound(
+        `durable subscription "${subscriptionName}" of client "${clientId}" does not exist`,
+      );
     }
     if (found.store.consumers.length > 0) {
       throw conflict(`durable subscription "${subscriptionName}" has an active subscriber`);
@@ -193,8 +239,11 @@ export class DestinationRegistry {
   async delete(kind: DestinationKind, name: string): Promise<void> {
     const dest = this.get(kind, name);
     if (dest === undefined) throw notFound(`${kind} "${name}" does not exist`);
-    const busy = (dest.queue?.consumers.length ?? 0) + [...dest.durables.values()].reduce((n, s) => n + s.consumers.length, 0);
-    if (busy > 0 || dest.volatiles.size > 0) throw conflict(`${kind} "${name}" has active consumers`);
+    const busy =
+      (dest.queue?.consumers.length ?? 0) +
+      [...dest.durables.values()].reduce((n, s) => n + s.consumers.length, 0);
+    if (busy > 0 || dest.volatiles.size > 0)
+      throw conflict(`${kind} "${name}" has active consumers`);
     const drop = (): void => {
       if (dest.queue !== undefined) dest.queue.deleted = true;
       for (const [key, store] of dest.durables) {
@@ -211,7 +260,13 @@ export class DestinationRegistry {
     }, drop);
   }
 
-  #put(kind: DestinationKind, name: string, id: number, temporary: boolean, queue: StoreQueue | undefined): DestinationState {
+  #put(
+    kind: DestinationKind,
+    name: string,
+    id: number,
+    temporary: boolean,
+    queue: StoreQueue | undefined,
+  ): DestinationState {
     const state: DestinationState = {
       key: destinationKey(kind, name),
       kind,

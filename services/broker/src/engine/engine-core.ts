@@ -74,11 +74,18 @@ export class EngineCore {
           : 'its primary broker';
       throw failedPrecondition(
         `broker ${meta.broker_id} is a replica and does not accept client connections; connect to the primary: ${primary}`,
-        { details: { primaryBrokerId: meta.primary_broker_id ?? '', primaryRegion: meta.primary_region ?? '' } },
+        {
+          details: {
+            primaryBrokerId: meta.primary_broker_id ?? '',
+            primaryRegion: meta.primary_region ?? '',
+          },
+        },
       );
     }
     if (!this.serving) {
-      throw unavailable('this broker instance is the standby (or is starting); the active instance serves clients');
+      throw unavailable(
+        'this broker instance is the standby (or is starting); the active instance serves clients',
+      );
     }
   }
 
@@ -117,7 +124,10 @@ export class EngineCore {
     const found = this.registry.ensure(name.kind, name.name, name.temporary);
     const destination = found instanceof Promise ? await found : found;
     onDestination(destination);
-    const prepared = this.flow.prepare(destination, this.#outgoing(request, messageId, request.destination));
+    const prepared = this.flow.prepare(
+      destination,
+      this.#outgoing(request, messageId, request.destination),
+    );
     if (prepared.rows.length === 0) {
       prepared.apply();
       return;
@@ -141,7 +151,9 @@ export class EngineCore {
         await this.options.schedule(request, messageId);
         continue;
       }
-      prepared.push(this.flow.prepare(destination, this.#outgoing(request, messageId, request.destination)));
+      prepared.push(
+        this.flow.prepare(destination, this.#outgoing(request, messageId, request.destination)),
+      );
     }
     const inserts = prepared.flatMap((p) => p.rows);
     const deletes = acks

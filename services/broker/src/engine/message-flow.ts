@@ -21,7 +21,7 @@ export interface MessageFlowOptions {
 /** A message about to be published: its rows, and what to do in memory once they commit. */
 export interface PreparedPublish {
   readonly rows: readonly NewMessage[];
-  apply(): void;
+  readonly apply: () => void;
 }
 
 export interface OutgoingMessage {
@@ -35,7 +35,11 @@ export interface OutgoingMessage {
   readonly timestampMs: number;
 }
 
-export const keyOf = (m: QueuedMessage): MessageKey => ({ storeId: m.storeId, priority: m.priority, seq: m.seq });
+export const keyOf = (m: QueuedMessage): MessageKey => ({
+  storeId: m.storeId,
+  priority: m.priority,
+  seq: m.seq,
+});
 
 /**
  * How messages move: publishing into stores, delivery to consumers, acknowledgement,
@@ -60,7 +64,12 @@ export class MessageFlow implements StoreQueueHost {
     this.#options.onError(error, 'message store');
   }
 
-  persistDispatchMark(storeId: number, seq: bigint, onDurable: () => void, onFailed: () => void): void {
+  persistDispatchMark(
+    storeId: number,
+    seq: bigint,
+    onDurable: () => void,
+    onFailed: () => void,
+  ): void {
     this.#options
       .writer()
       .write({ hwm: [{ storeId, seq }], onCommitted: onDurable })
@@ -72,7 +81,11 @@ export class MessageFlow implements StoreQueueHost {
 
   loadPage(
     storeId: number,
-    request: ReadonlyArray<{ readonly priority: number; readonly afterSeq: bigint; readonly limit: number }>,
+    request: ReadonlyArray<{
+      readonly priority: number;
+      readonly afterSeq: bigint;
+      readonly limit: number;
+    }>,
   ): Promise<QueuedMessage[]> {
     return loadPage(this.#options.db, storeId, request);
   }
@@ -102,7 +115,9 @@ export class MessageFlow implements StoreQueueHost {
         durableRows.push({ store, row });
       }
     }
-    const volatileTargets = persistent ? [...destination.volatiles] : [...targets, ...destination.volatiles];
+    const volatileTargets = persistent
+      ? [...destination.volatiles]
+      : [...targets, ...destination.volatiles];
     return {
       rows,
       apply: () => {
@@ -112,7 +127,8 @@ export class MessageFlow implements StoreQueueHost {
         }
         if (volatileTargets.length > 0) {
           const seq = this.#options.writer().reserveSeq();
-          for (const store of volatileTargets) store.enqueueCommitted(this.#queued(store.id, seq, message, false));
+          for (const store of volatileTargets)
+            store.enqueueCommitted(this.#queued(store.id, seq, message, false));
         }
       },
     };
@@ -228,7 +244,11 @@ export class MessageFlow implements StoreQueueHost {
       if (store.deleted) continue;
       message.redeliveryCount++;
       const isDeadLetterQueue = store.destination === `/queue/${deadLetterQueueName}`;
-      if (options.toDeadLetter && message.redeliveryCount > this.#options.maxRedeliveries && !isDeadLetterQueue) {
+      if (
+        options.toDeadLetter &&
+        message.redeliveryCount > this.#options.maxRedeliveries &&
+        !isDeadLetterQueue
+      ) {
         store.dequeueCount++;
         this.totalDequeued++;
         dead.push(message);
@@ -241,7 +261,8 @@ export class MessageFlow implements StoreQueueHost {
     }
     const work: Array<Promise<void>> = [];
     if (counted.length > 0) work.push(this.#options.writer().write({ redeliveries: counted }));
-    for (const message of dead) work.push(this.moveToDeadLetter(message, 'redelivery limit exceeded'));
+    for (const message of dead)
+      work.push(this.moveToDeadLetter(message, 'redelivery limit exceeded'));
     await Promise.all(work);
   }
 
@@ -261,7 +282,11 @@ export class MessageFlow implements StoreQueueHost {
     const prepared = this.prepare(dlq, {
       messageId: message.messageId,
       destination: `/queue/${deadLetterQueueName}`,
-      headers: { ...message.headers, 'original-destination': message.destination, dlqDeliveryFailureCause: cause },
+      headers: {
+        ...message.headers,
+        'original-destination': message.destination,
+        dlqDeliveryFailureCause: cause,
+      },
       body: message.body,
       priority: message.priority,
       persistent: true,
@@ -269,6 +294,8 @@ export class MessageFlow implements StoreQueueHost {
       expiresAtMs: 0,
       timestampMs: message.enqueuedAtMs,
     });
-    await this.#options.writer().write({ deletes: [keyOf(message)], inserts: prepared.rows, onCommitted: prepared.apply });
+    await this.#options
+      .writer()
+      .write({ deletes: [keyOf(message)], inserts: prepared.rows, onCommitted: prepared.apply });
   }
 }

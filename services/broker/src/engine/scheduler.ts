@@ -61,18 +61,23 @@ export class Scheduler {
       deliverAtMs,
       createdAtMs: now,
     };
-    await this.#options.core().writer!.write({ scheduledInserts: [row], onCommitted: () => this.#arm(deliverAtMs) });
+    await this.#options
+      .core()
+      .writer!.write({ scheduledInserts: [row], onCommitted: () => this.#arm(deliverAtMs) });
   }
 
   #arm(dueMs: number): void {
     if (this.#stopped || dueMs >= this.#nextDueMs) return;
     this.#nextDueMs = dueMs;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#nextDueMs = Number.POSITIVE_INFINITY;
-      this.#fire();
-    }, Math.max(0, dueMs - this.#options.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#nextDueMs = Number.POSITIVE_INFINITY;
+        this.#fire();
+      },
+      Math.max(0, dueMs - this.#options.now()),
+    );
     this.#timer.unref();
   }
 

@@ -1,7 +1,14 @@
 import { badRequest, conflict, failedPrecondition, notFound } from '@crdr/errors';
 import { parseDestination, formatDestination } from '../domain/destination.js';
 import { Consumer, type InFlight } from './consumer.js';
-import type { DeliverySink, Principal, SendRequest, Session, SessionOptions, SubscribeRequest } from './engine.types.js';
+import type {
+  DeliverySink,
+  Principal,
+  SendRequest,
+  Session,
+  SessionOptions,
+  SubscribeRequest,
+} from './engine.types.js';
 import type { DestinationState } from './destination-registry.js';
 import type { EngineCore } from './engine-core.js';
 import type { StoreQueue } from './store-queue.js';
@@ -71,7 +78,9 @@ export class BrokerSession implements Session {
       throw conflict(`subscription id "${request.id}" is already in use on this connection`);
     }
     if (!Number.isInteger(request.prefetch) || request.prefetch < 1) {
-      throw badRequest(`activemq.prefetchSize must be a positive integer (got ${request.prefetch})`);
+      throw badRequest(
+        `activemq.prefetchSize must be a positive integer (got ${request.prefetch})`,
+      );
     }
     const name = parseDestination(request.destination);
     const destination = await this.#core.registry.ensure(name.kind, name.name, name.temporary);
@@ -82,12 +91,16 @@ export class BrokerSession implements Session {
     } else if (request.durableName !== undefined && request.durableName !== '') {
       const clientId = this.options.clientId;
       if (clientId === undefined || clientId === '') {
-        throw badRequest('a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
+        throw badRequest(
+          'a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT',
+        );
       }
       if (name.temporary) throw badRequest('a temporary topic cannot have a durable subscription');
       store = await this.#core.registry.ensureDurable(destination, clientId, request.durableName);
       if (store.consumers.length > 0) {
-        throw conflict(`durable subscription "${request.durableName}" of client "${clientId}" is already active`);
+        throw conflict(
+          `durable subscription "${request.durableName}" of client "${clientId}" is already active`,
+        );
       }
     } else {
       store = this.#core.registry.createVolatile(destination);
@@ -114,7 +127,9 @@ export class BrokerSession implements Session {
     // STOMP allows removing one that is not active on this connection.
     const clientId = this.options.clientId;
     if (clientId === undefined || clientId === '') {
-      throw badRequest('removing a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
+      throw badRequest(
+        'removing a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT',
+      );
     }
     await this.#core.registry.removeDurable(clientId, durableName);
   }
@@ -174,7 +189,8 @@ export class BrokerSession implements Session {
 
   #transaction(transactionId: string): OpenTransaction {
     const tx = this.#transactions.get(transactionId);
-    if (tx === undefined) throw badRequest(`transaction "${transactionId}" is not open on this connection`);
+    if (tx === undefined)
+      throw badRequest(`transaction "${transactionId}" is not open on this connection`);
     return tx;
   }
 
@@ -220,9 +236,11 @@ export class BrokerSession implements Session {
     const work: Array<Promise<void>> = [];
     for (const tx of this.#transactions.values()) work.push(this.#abortTransaction(tx));
     this.#transactions.clear();
-    for (const [id, subscription] of [...this.#subscriptions]) work.push(this.#dropSubscription(id, subscription));
+    for (const [id, subscription] of [...this.#subscriptions])
+      work.push(this.#dropSubscription(id, subscription));
     const results = await Promise.allSettled(work);
-    for (const r of results) if (r.status === 'rejected') this.#core.onError(r.reason, 'session close');
+    for (const r of results)
+      if (r.status === 'rejected') this.#core.onError(r.reason, 'session close');
   }
 }
 
@@ -230,14 +248,21 @@ function validateSend(request: SendRequest): void {
   if (!Number.isInteger(request.priority) || request.priority < 0 || request.priority > 9) {
     throw badRequest(`priority must be an integer from 0 to 9 (got ${request.priority})`);
   }
-  if (request.expiresAtMs !== undefined && (!Number.isFinite(request.expiresAtMs) || request.expiresAtMs < 0)) {
-    throw badRequest(`expires must be a non-negative epoch time in milliseconds (got ${request.expiresAtMs})`);
+  if (
+    request.expiresAtMs !== undefined &&
+    (!Number.isFinite(request.expiresAtMs) || request.expiresAtMs < 0)
+  ) {
+    throw badRequest(
+      `expires must be a non-negative epoch time in milliseconds (got ${request.expiresAtMs})`,
+    );
   }
   if (
     request.scheduledDelayMs !== undefined &&
     (!Number.isInteger(request.scheduledDelayMs) || request.scheduledDelayMs < 0)
   ) {
-    throw badRequest(`AMQ_SCHEDULED_DELAY must be a non-negative number of milliseconds (got ${request.scheduledDelayMs})`);
+    throw badRequest(
+      `AMQ_SCHEDULED_DELAY must be a non-negative number of milliseconds (got ${request.scheduledDelayMs})`,
+    );
   }
   formatDestination(parseDestination(request.destination));
 }

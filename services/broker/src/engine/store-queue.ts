@@ -7,11 +7,20 @@ export type StoreKind = 'queue' | 'durable' | 'volatile';
 /** What a store needs from the engine. */
 export interface StoreQueueHost {
   /** Makes the store's dispatch mark durable at least up to `seq`; then calls back. */
-  persistDispatchMark(storeId: number, seq: bigint, onDurable: () => void, onFailed: () => void): void;
+  persistDispatchMark(
+    storeId: number,
+    seq: bigint,
+    onDurable: () => void,
+    onFailed: () => void,
+  ): void;
   /** Reads the next messages of a store from Postgres (not through the serial writer). */
   loadPage(
     storeId: number,
-    request: ReadonlyArray<{ readonly priority: number; readonly afterSeq: bigint; readonly limit: number }>,
+    request: ReadonlyArray<{
+      readonly priority: number;
+      readonly afterSeq: bigint;
+      readonly limit: number;
+    }>,
   ): Promise<QueuedMessage[]>;
   deliver(consumer: Consumer, message: QueuedMessage): void;
   expire(store: StoreQueue, message: QueuedMessage): void;
@@ -269,7 +278,8 @@ export class StoreQueue {
         // page means rows left by another path (a purge): correct the count by the shortfall.
         for (const { priority, limit } of request) {
           const got = messages.filter((m) => m.priority === priority).length;
-          if (got < limit) this.unloaded[priority] = Math.max(0, this.unloaded[priority]! - (limit - got));
+          if (got < limit)
+            this.unloaded[priority] = Math.max(0, this.unloaded[priority]! - (limit - got));
         }
         this.scheduleDispatch();
       },

@@ -29,10 +29,14 @@ export function createUserDirectory(options: {
       if (current === undefined) throw notFound(`user "${request.username}" does not exist`);
       assertValidUserChanges(request, current);
       await users.update(request.username, {
-        ...(request.password === undefined ? {} : { passwordHash: await hasher.hash(request.password) }),
+        ...(request.password === undefined
+          ? {}
+          : { passwordHash: await hasher.hash(request.password) }),
         ...(request.groups === undefined ? {} : { groups: request.groups }),
         ...(request.consoleAccess === undefined ? {} : { consoleAccess: request.consoleAccess }),
-        ...(request.replicationUser === undefined ? {} : { replicationUser: request.replicationUser }),
+        ...(request.replicationUser === undefined
+          ? {}
+          : { replicationUser: request.replicationUser }),
       });
       authenticator.invalidate(request.username);
     },

@@ -73,7 +73,7 @@ export function createBrokerAdminServiceHandlers(
       return { messages: messages.map(toProtoDelivery) };
     }),
     GetStats: adminCall(async () => toProtoStats(await admin.stats())),
-    GetRole: adminCall(async () => toProtoRole(admin.getRole())),
+    GetRole: adminCall(() => Promise.resolve(toProtoRole(admin.getRole()))),
     SetRole: adminCall(async (request) => {
       const state = await admin.setRole(toSetRoleRequest(request));
       return { state: toProtoRole(state) };

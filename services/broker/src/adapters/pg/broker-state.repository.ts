@@ -32,10 +32,15 @@ export interface LoadedState {
 export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
   return db.transaction().execute(async (trx) => {
     await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`.execute(trx);
-    const destinations = await trx.selectFrom('destinations').select(['id', 'kind', 'name']).execute();
+    const destinations = await trx
+      .selectFrom('destinations')
+      .select(['id', 'kind', 'name'])
+      .execute();
     const stores = await trx.selectFrom('stores').selectAll().execute();
     const counts = await sql<{ store_id: number; priority: number; n: bigint }>`
-      SELECT store_id, priority, count(*)::int8 AS n FROM messages GROUP BY store_id, priority`.execute(trx);
+      SELECT store_id, priority, count(*)::int8 AS n FROM messages GROUP BY store_id, priority`.execute(
+      trx,
+    );
     const maxes = await sql<{ last: bigint | null }>`
       SELECT GREATEST((SELECT max(seq) FROM messages), (SELECT max(dispatched_hwm) FROM stores)) AS last`.execute(
       trx,
@@ -62,7 +67,9 @@ export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
   });
 }
 
-export async function readMeta(db: Kysely<Database> | Transaction<Database>): Promise<BrokerMeta | undefined> {
+export async function readMeta(
+  db: Kysely<Database> | Transaction<Database>,
+): Promise<BrokerMeta | undefined> {
   const row = await db.selectFrom('broker_meta').selectAll().executeTakeFirst();
   if (row === undefined) return undefined;
   const { id: _id, ...meta } = row;
@@ -71,7 +78,11 @@ export async function readMeta(db: Kysely<Database> | Transaction<Database>): Pr
 
 /** Creates the broker's meta row on first start; an existing row wins (the role survives restarts). */
 export async function ensureMeta(db: Kysely<Database>, initial: BrokerMeta): Promise<BrokerMeta> {
-  await db.insertInto('broker_meta').values({ id: 1, ...initial }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('broker_meta')
+    .values({ id: 1, ...initial })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
   const meta = await readMeta(db);
   if (meta === undefined) throw new Error('broker_meta row missing after insert');
   return meta;
@@ -81,7 +92,11 @@ export async function ensureMeta(db: Kysely<Database>, initial: BrokerMeta): Pro
 export async function loadPage(
   db: Kysely<Database>,
   storeId: number,
-  request: ReadonlyArray<{ readonly priority: number; readonly afterSeq: bigint; readonly limit: number }>,
+  request: ReadonlyArray<{
+    readonly priority: number;
+    readonly afterSeq: bigint;
+    readonly limit: number;
+  }>,
 ): Promise<QueuedMessage[]> {
   const out: QueuedMessage[] = [];
   for (const { priority, afterSeq, limit } of request) {
@@ -132,7 +147,12 @@ export async function insertDestination(
   kind: 'queue' | 'topic',
   name: string,
   nowMs: number,
-): Promise<{ destinationId: number; storeId: number | undefined; storeHwm: bigint; created: boolean }> {
+): Promise<{
+  destinationId: number;
+  storeId: number | undefined;
+  storeHwm: bigint;
+  created: boolean;
+}> {
   const inserted = await trx
     .insertInto('destinations')
     .values({ kind, name, created_at_ms: BigInt(nowMs) })
@@ -141,8 +161,16 @@ export async function insertDestination(
     .executeTakeFirst();
   const destinationId =
     inserted?.id ??
-    (await trx.selectFrom('destinations').select('id').where('kind', '=', kind).where('name', '=', name).executeTakeFirstOrThrow()).id;
-  if (kind === 'topic') return { destinationId, storeId: undefined, storeHwm: 0n, created: inserted !== undefined };
+    (
+      await trx
+        .selectFrom('destinations')
+        .select('id')
+        .where('kind', '=', kind)
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow()
+    ).id;
+  if (kind === 'topic')
+    return { destinationId, storeId: undefined, storeHwm: 0n, created: inserted !== undefined };
   const store = await trx
     .selectFrom('stores')
     .select(['id', 'dispatched_hwm'])
@@ -150,7 +178,12 @@ export async function insertDestination(
     .where('kind', '=', 'queue')
     .executeTakeFirst();
   if (store !== undefined) {
-    return { destinationId, storeId: store.id, storeHwm: store.dispatched_hwm, created: inserted !== undefined };
+    return {
+      destinationId,
+      storeId: store.id,
+      storeHwm: store.dispatched_hwm,
+      created: inserted !== undefined,
+    };
   }
   const created = await trx
     .insertInto('stores')

@@ -193,14 +193,14 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
                 return work(trx, nextSeq);
               });
             } catch (error) {
-              reject(error);
+              reject(asError(error));
               return;
             }
             try {
               apply?.(result);
               resolve(result);
             } catch (error) {
-              reject(error);
+              reject(asError(error));
             }
           },
         });
@@ -220,6 +220,8 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
     },
   };
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 const leaseLostMessage = 'lease lost: another broker instance is active';
 
@@ -290,7 +292,8 @@ function buildFlush(
       FROM unnest(${[...hwm.keys()]}::int[], ${[...hwm.values()].map(String)}::int8[]) AS d(id, hwm)
       WHERE s.id = d.id AND ${guard})`);
   }
-  if (scheduledInserts.length > 0) ctes.push(sql`sched AS (${insertScheduledSql(scheduledInserts, guard)})`);
+  if (scheduledInserts.length > 0)
+    ctes.push(sql`sched AS (${insertScheduledSql(scheduledInserts, guard)})`);
   if (scheduledDeletes.length > 0) {
     ctes.push(sql`unsched AS (
       DELETE FROM scheduled_messages WHERE id = ANY(${scheduledDeletes.map(String)}::int8[]) AND ${guard})`);
@@ -302,7 +305,10 @@ function buildFlush(
 }
 
 /** The INSERT of message rows, as used inside a flush (and by the replicator's apply). */
-export function insertMessagesSql(rows: readonly NewMessage[], guard: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+export function insertMessagesSql(
+  rows: readonly NewMessage[],
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
   // Bodies travel as one binary parameter sliced by offset: an array of bytea would be sent as
   // hex text, doubling the bytes and the parsing on both ends.
   const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
@@ -330,7 +336,11 @@ export function insertMessagesSql(rows: readonly NewMessage[], guard: RawBuilder
 }
 
 /** One buffer holding every body, with 1-based offsets for SQL's substring. */
-export function packBodies(bodies: readonly Buffer[]): { blob: Buffer; offsets: number[]; lengths: number[] } {
+export function packBodies(bodies: readonly Buffer[]): {
+  blob: Buffer;
+  offsets: number[];
+  lengths: number[];
+} {
   const offsets: number[] = [];
   const lengths: number[] = [];
   let at = 1;
@@ -339,7 +349,7 @@ export function packBodies(bodies: readonly Buffer[]): { blob: Buffer; offsets: 
     lengths.push(body.length);
     at += body.length;
   }
-  return { blob: Buffer.concat(bodies as Buffer[]), offsets, lengths };
+  return { blob: Buffer.concat(bodies), offsets, lengths };
 }
 
 export async function deleteMessages(
@@ -353,7 +363,10 @@ export async function deleteMessages(
     WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
 }
 
-function insertScheduledSql(rows: readonly ScheduledRow[], guard: RawBuilder<unknown>): RawBuilder<unknown> {
+function insertScheduledSql(
+  rows: readonly ScheduledRow[],
+  guard: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
   return sql`
     INSERT INTO scheduled_messages (message_id, destination, priority, persistent, headers, body,

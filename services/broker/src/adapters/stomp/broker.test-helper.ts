@@ -34,7 +34,10 @@ export interface TestBroker {
 
 export const host = '127.0.0.1';
 
-export async function startTestBroker(prefix: string, env: Record<string, string> = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<TestBroker> {
   const database: TestDatabase = await createTestDatabase(prefix);
   const config = loadConfig({
     BROKER_DB_URL: database.url,
@@ -62,7 +65,14 @@ export async function startTestBroker(prefix: string, env: Record<string, string
       return server;
     },
     connect: (options) =>
-      connectStomp({ host, port: ports.stomp, login: 'admin', passcode: 'admin', connectTimeoutMs: 5000, ...options }),
+      connectStomp({
+        host,
+        port: ports.stomp,
+        login: 'admin',
+        passcode: 'admin',
+        connectTimeoutMs: 5000,
+        ...options,
+      }),
     async restart() {
       await server.stop();
       server = createServer({ config, log });
@@ -80,7 +90,11 @@ function portsOf(endpoints: { stomp: string; ws: string }): { stomp: number; ws:
   return { stomp: Number(new URL(endpoints.stomp).port), ws: Number(new URL(endpoints.ws).port) };
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!predicate()) {
     if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
@@ -101,7 +115,11 @@ export class Inbox {
 
   /** Waits until at least `count` messages arrived; returns the first `count`. */
   async take(count: number, timeoutMs = 5000): Promise<StompMessage[]> {
-    await waitFor(() => this.messages.length >= count, timeoutMs, `${count} message(s) (got ${this.messages.length})`);
+    await waitFor(
+      () => this.messages.length >= count,
+      timeoutMs,
+      `${count} message(s) (got ${this.messages.length})`,
+    );
     return this.messages.slice(0, count);
   }
 
@@ -172,7 +190,13 @@ export class RawStompConnection {
   /** Opens a connection and completes CONNECT as admin. */
   static async connect(port: number, headers: StompHeaderInput = {}): Promise<RawStompConnection> {
     const raw = await RawStompConnection.open(port);
-    raw.frame('CONNECT', { 'accept-version': '1.2', host, login: 'admin', passcode: 'admin', ...headers });
+    raw.frame('CONNECT', {
+      'accept-version': '1.2',
+      host,
+      login: 'admin',
+      passcode: 'admin',
+      ...headers,
+    });
     await raw.next('CONNECTED');
     return raw;
   }
@@ -196,13 +220,17 @@ export class RawStompConnection {
   /** The first frame received with this command (waiting for it). */
   async next(command: string, timeoutMs = 5000): Promise<StompFrame> {
     await waitFor(
-      () => this.frames.some((f) => f.command === command) || (this.#isClosed && !this.frames.some((f) => f.command === command)),
+      () =>
+        this.frames.some((f) => f.command === command) ||
+        (this.#isClosed && !this.frames.some((f) => f.command === command)),
       timeoutMs,
       `a ${command} frame`,
     );
     const frame = this.frames.find((f) => f.command === command);
     if (frame === undefined) {
-      throw new Error(`connection closed without a ${command} frame (got ${this.frames.map((f) => f.command).join(', ')})`);
+      throw new Error(
+        `connection closed without a ${command} frame (got ${this.frames.map((f) => f.command).join(', ')})`,
+      );
     }
     return frame;
   }
@@ -224,11 +252,16 @@ export async function assertWorks(client: StompClient, label: string): Promise<v
   const id = await client.subscribe(queue, inbox.handler);
   await client.send(queue, label);
   const [message] = await inbox.take(1);
-  if (message?.body.toString() !== label) throw new Error(`expected "${label}", got "${message?.body.toString()}"`);
+  if (message?.body.toString() !== label)
+    throw new Error(`expected "${label}", got "${message?.body.toString()}"`);
   await client.unsubscribe(id);
 }
 
-export async function waitForAsync(predicate: () => Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+export async function waitForAsync(
+  predicate: () => Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await predicate())) {
     if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
@@ -237,7 +270,10 @@ export async function waitForAsync(predicate: () => Promise<boolean>, timeoutMs:
 }
 
 /** A destination's message count as the admin API reports it (ready, in flight and paged out). */
-export async function queueSize(broker: TestBroker, destination: string): Promise<number | undefined> {
+export async function queueSize(
+  broker: TestBroker,
+  destination: string,
+): Promise<number | undefined> {
   const [, kind, name] = /^\/(queue|topic)\/(.+)$/.exec(destination) ?? [];
   const all = await broker.server.runtime.engine.admin.listDestinations();
   return all.find((d) => d.kind === kind && d.name === name)?.queueSize;

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StompClient } from '@crdr/stomp';
-import { Inbox, queueSize, startTestBroker, uniqueName, waitForAsync, type TestBroker } from './broker.test-helper.js';
+import {
+  Inbox,
+  queueSize,
+  startTestBroker,
+  uniqueName,
+  waitForAsync,
+  type TestBroker,
+} from './broker.test-helper.js';
 
 const maxRedeliveries = 6;
 
@@ -20,7 +27,9 @@ describe('STOMP acknowledgements', () => {
     waitForAsync(async () => (await queueSize(broker, queue)) === 0, 5000, `${queue} to be empty`);
 
   beforeAll(async () => {
-    broker = await startTestBroker('stomp_acks', { BROKER_MAX_REDELIVERIES: String(maxRedeliveries) });
+    broker = await startTestBroker('stomp_acks', {
+      BROKER_MAX_REDELIVERIES: String(maxRedeliveries),
+    });
   });
   afterAll(async () => {
     await Promise.allSettled(clients.map((c) => c.disconnect()));
@@ -52,7 +61,11 @@ describe('STOMP acknowledgements', () => {
     await consumer.subscribe(queue, inbox.handler, { ack: 'client' });
     const messages = await inbox.take(5);
     await messages[2]!.ack();
-    await waitForAsync(async () => (await queueSize(broker, queue)) === 2, 5000, 'two messages left');
+    await waitForAsync(
+      async () => (await queueSize(broker, queue)) === 2,
+      5000,
+      'two messages left',
+    );
     await consumer.disconnect();
     // The two not acknowledged come back, flagged as redelivered.
     const next = await connect();
@@ -73,7 +86,11 @@ describe('STOMP acknowledgements', () => {
     await consumer.subscribe(queue, inbox.handler, { ack: 'client-individual' });
     const messages = await inbox.take(3);
     await messages[1]!.ack();
-    await waitForAsync(async () => (await queueSize(broker, queue)) === 2, 5000, 'two messages left');
+    await waitForAsync(
+      async () => (await queueSize(broker, queue)) === 2,
+      5000,
+      'two messages left',
+    );
     await consumer.disconnect();
     const next = await connect();
     const inbox2 = new Inbox();
@@ -104,7 +121,10 @@ describe('STOMP acknowledgements', () => {
     await sendAll(queue, ['poison', 'healthy']);
     const consumer = await connect();
     const inbox = new Inbox();
-    await consumer.subscribe(queue, inbox.handler, { ack: 'client-individual', 'activemq.prefetchSize': 1 });
+    await consumer.subscribe(queue, inbox.handler, {
+      ack: 'client-individual',
+      'activemq.prefetchSize': 1,
+    });
     // One delivery and six redeliveries, each refused.
     for (let delivery = 1; delivery <= maxRedeliveries + 1; delivery++) {
       const message = (await inbox.take(delivery))[delivery - 1]!;
@@ -125,6 +145,29 @@ describe('STOMP acknowledgements', () => {
     expect(message.headers['original-destination']).toBe(queue);
     expect(message.headers['destination']).toBe('/queue/ActiveMQ.DLQ');
     await message.ack();
+  });
+
+  it("refuses an ACK or NACK of a message delivered to another connection", async () => {
+    const queue = `/queue/${uniqueName('owner')}`;
+    await sendAll(queue, ['mine']);
+    const owner = await connect();
+    const inbox = new Inbox();
+    await owner.subscribe(queue, inbox.handler, { ack: 'client-individual' });
+    const [message] = await inbox.take(1);
+    const ackId = message!.headers['ack']!;
+    for (const command of ['ACK', 'NACK'] as const) {
+      const intruder = await connect();
+      intruder.sendFrame(command, { id: ackId });
+      await intruder.closed;
+      expect(intruder.receiveErrors().map((e) => e.headers['message'])).toEqual([
+        `no unacknowledged message has ack id "${ackId}"`,
+      ]);
+    }
+    // Still the owner's to acknowledge.
+    expect(await queueSize(broker, queue)).toBe(1);
+    expect(inbox.messages).toHaveLength(1);
+    await message!.ack();
+    await emptied(queue);
   });
 
   it('redelivers the unacknowledged messages of a consumer that disconnects to another consumer', async () => {

@@ -12,7 +12,14 @@ import {
 } from '@crdr/stomp';
 import { badRequest, isCrdrError } from '@crdr/errors';
 import type { BrokerEngine, Delivery, DeliverySink, Session } from '../../engine/engine.types.js';
-import { canEncodeHeader, parseAckMode, parseBoolean, parseIntegerHeader, required, userHeaders } from './stomp-headers.js';
+import {
+  canEncodeHeader,
+  parseAckMode,
+  parseBoolean,
+  parseIntegerHeader,
+  required,
+  userHeaders,
+} from './stomp-headers.js';
 import type { StompLimits, StompTransport } from './stomp-transport.js';
 
 export interface ConnectionLogger {
@@ -49,7 +56,12 @@ export class StompConnection {
   /** STOMP 1.0/1.1 ack by message id: message id to ack id, per subscription. */
   readonly #ackIdsByMessage = new Map<string, string>();
 
-  constructor(transport: StompTransport, engine: BrokerEngine, limits: StompLimits, log: ConnectionLogger) {
+  constructor(
+    transport: StompTransport,
+    engine: BrokerEngine,
+    limits: StompLimits,
+    log: ConnectionLogger,
+  ) {
     this.#transport = transport;
     this.#engine = engine;
     this.#limits = limits;
@@ -60,7 +72,8 @@ export class StompConnection {
       maxHeaderBytes: limits.maxHeaderBytes,
     });
     this.#connectTimer = setTimeout(() => {
-      if (this.#state === 'connecting') this.#fail(badRequest(`no CONNECT frame within ${limits.connectTimeoutMs} ms`));
+      if (this.#state === 'connecting')
+        this.#fail(badRequest(`no CONNECT frame within ${limits.connectTimeoutMs} ms`));
     }, limits.connectTimeoutMs);
     this.#connectTimer.unref();
   }
@@ -79,7 +92,9 @@ export class StompConnection {
       if (this.#closed) return;
       if (++this.#pending > this.#limits.maxPendingFrames) {
         this.#fail(
-          badRequest(`too many frames awaiting processing on this connection: the limit is ${this.#limits.maxPendingFrames}`),
+          badRequest(
+            `too many frames awaiting processing on this connection: the limit is ${this.#limits.maxPendingFrames}`,
+          ),
         );
         return;
       }
@@ -108,7 +123,11 @@ export class StompConnection {
     const session = this.#session;
     this.#session = undefined;
     if (session !== undefined) {
-      session.close().catch((error: unknown) => this.#log.warn({ err: error, connection: this.#id }, 'session close failed'));
+      session
+        .close()
+        .catch((error: unknown) =>
+          this.#log.warn({ err: error, connection: this.#id }, 'session close failed'),
+        );
     }
   }
 
@@ -158,13 +177,18 @@ export class StompConnection {
       case 'UNSUBSCRIBE': {
         const durable = headers['activemq.subscriptionName'];
         const id = headers['id'] ?? (this.#version === '1.0' ? headers['destination'] : undefined);
-        if (id === undefined || id === '') throw badRequest('UNSUBSCRIBE frame is missing the required "id" header');
-        await session.unsubscribe(id, durable !== undefined && durable !== '' ? { durableName: durable } : {});
+        if (id === undefined || id === '')
+          throw badRequest('UNSUBSCRIBE frame is missing the required "id" header');
+        await session.unsubscribe(
+          id,
+          durable !== undefined && durable !== '' ? { durableName: durable } : {},
+        );
         break;
       }
       case 'ACK':
       case 'NACK': {
-        if (command === 'NACK' && this.#version === '1.0') throw badRequest('NACK is not part of STOMP 1.0');
+        if (command === 'NACK' && this.#version === '1.0')
+          throw badRequest('NACK is not part of STOMP 1.0');
         const ackId = this.#ackIdOf(headers, command);
         const transaction = headers['transaction'];
         if (command === 'ACK') await session.ack(ackId, transaction);
@@ -201,7 +225,11 @@ export class StompConnection {
     const version = negotiateVersion(headers['accept-version']);
     if (version === undefined) {
       this.#write(
-        encodeFrame('ERROR', { version: '1.0,1.1,1.2', 'content-type': 'text/plain', message: 'Supported protocol versions are 1.0, 1.1 and 1.2' }),
+        encodeFrame('ERROR', {
+          version: '1.0,1.1,1.2',
+          'content-type': 'text/plain',
+          message: 'Supported protocol versions are 1.0, 1.1 and 1.2',
+        }),
       );
       this.#close();
       return;
@@ -288,7 +316,8 @@ export class StompConnection {
     const { headers } = frame;
     const destination = required(headers, 'destination', 'SUBSCRIBE');
     const id = headers['id'] ?? (this.#version === '1.0' ? destination : undefined);
-    if (id === undefined || id === '') throw badRequest('SUBSCRIBE frame is missing the required "id" header');
+    if (id === undefined || id === '')
+      throw badRequest('SUBSCRIBE frame is missing the required "id" header');
     const durableName = headers['activemq.subscriptionName'];
     const isWritable = (): boolean => this.#writable;
     const sink: DeliverySink = {
@@ -312,9 +341,13 @@ export class StompConnection {
   #ackIdOf(headers: Readonly<Record<string, string>>, command: string): string {
     if (this.#version === '1.2') return required(headers, 'id', command);
     const messageId = required(headers, 'message-id', command);
-    const key = this.#version === '1.1' ? `${required(headers, 'subscription', command)}\u0000${messageId}` : messageId;
+    const key =
+      this.#version === '1.1'
+        ? `${required(headers, 'subscription', command)}\u0000${messageId}`
+        : messageId;
     const ackId = this.#ackIdsByMessage.get(key);
-    if (ackId === undefined) throw badRequest(`no unacknowledged message has message-id "${messageId}"`);
+    if (ackId === undefined)
+      throw badRequest(`no unacknowledged message has message-id "${messageId}"`);
     this.#ackIdsByMessage.delete(key);
     return ackId;
   }
@@ -322,7 +355,10 @@ export class StompConnection {
   #deliver(delivery: Delivery): void {
     if (this.#state !== 'connected') return;
     if (this.#version !== '1.2') {
-      const key = this.#version === '1.1' ? `${delivery.subscriptionId}\u0000${delivery.messageId}` : delivery.messageId;
+      const key =
+        this.#version === '1.1'
+          ? `${delivery.subscriptionId}\u0000${delivery.messageId}`
+          : delivery.messageId;
       if (delivery.ackId !== '') this.#ackIdsByMessage.set(key, delivery.ackId);
     }
     const headers: Record<string, string> = {
@@ -369,16 +405,22 @@ export class StompConnection {
   /** Answers an error with an ERROR frame that says what was wrong, then closes. */
   #fail(error: unknown, frame?: StompFrame): void {
     if (this.#state === 'closed') return;
-    const message = isCrdrError(error) || isStompProtocolError(error)
-      ? error.message
-      : 'internal broker error';
+    const message =
+      isCrdrError(error) || isStompProtocolError(error) ? error.message : 'internal broker error';
     if (!isCrdrError(error) && !isStompProtocolError(error)) {
-      this.#log.warn({ err: error, connection: this.#id }, 'unexpected error on a STOMP connection');
+      this.#log.warn(
+        { err: error, connection: this.#id },
+        'unexpected error on a STOMP connection',
+      );
     }
-    const headers: Record<string, string> = { message: oneLine(message), 'content-type': 'text/plain' };
+    const headers: Record<string, string> = {
+      message: oneLine(message),
+      'content-type': 'text/plain',
+    };
     const receipt = frame?.headers['receipt'];
     // #fail must never throw: a receipt this version cannot carry is left out.
-    if (receipt !== undefined && canEncodeHeader('receipt-id', receipt, this.#version)) headers['receipt-id'] = receipt;
+    if (receipt !== undefined && canEncodeHeader('receipt-id', receipt, this.#version))
+      headers['receipt-id'] = receipt;
     if (frame !== undefined) headers['command'] = frame.command;
     this.#write(encodeFrame('ERROR', headers, message + '\n', this.#version));
     this.#close();

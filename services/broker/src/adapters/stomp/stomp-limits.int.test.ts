@@ -52,14 +52,24 @@ describe('STOMP connection limits', () => {
   it('accepts a frame just under the size limit', async () => {
     const connection = await rawConnected();
     const queue = `/queue/${uniqueName('big-ok')}`;
-    connection.frame('SEND', { destination: queue, receipt: 'ok' }, Buffer.alloc(maxFrameBytes - 200, 0x61));
+    connection.frame(
+      'SEND',
+      { destination: queue, receipt: 'ok' },
+      Buffer.alloc(maxFrameBytes - 200, 0x61),
+    );
     expect((await connection.next('RECEIPT')).headers['receipt-id']).toBe('ok');
   });
 
   it('refuses a frame larger than the limit, saying the limit', async () => {
     const connection = await rawConnected();
-    connection.frame('SEND', { destination: '/queue/too-big' }, Buffer.alloc(maxFrameBytes + 1, 0x61));
-    expect(await refusal(connection, 'a large frame')).toBe(`frame exceeds the maximum size of ${maxFrameBytes} bytes`);
+    connection.frame(
+      'SEND',
+      { destination: '/queue/too-big' },
+      Buffer.alloc(maxFrameBytes + 1, 0x61),
+    );
+    expect(await refusal(connection, 'a large frame')).toBe(
+      `frame exceeds the maximum size of ${maxFrameBytes} bytes`,
+    );
   });
 
   it('refuses a frame announced too large by content-length before its body arrives', async () => {
@@ -74,7 +84,9 @@ describe('STOMP connection limits', () => {
     const connection = await rawConnected();
     connection.write('SEND\ndestination:/queue/too-big\n\n');
     connection.write(Buffer.alloc(maxFrameBytes, 0x62));
-    expect(await refusal(connection, 'an endless body')).toBe(`frame exceeds the maximum size of ${maxFrameBytes} bytes`);
+    expect(await refusal(connection, 'an endless body')).toBe(
+      `frame exceeds the maximum size of ${maxFrameBytes} bytes`,
+    );
   });
 
   it('refuses too many headers', async () => {
@@ -82,20 +94,30 @@ describe('STOMP connection limits', () => {
     const headers: Record<string, string> = { destination: '/queue/many' };
     for (let i = 0; i < maxHeaders; i++) headers[`x-${i}`] = String(i);
     connection.frame('SEND', headers, 'x');
-    expect(await refusal(connection, 'too many headers')).toBe(`too many headers: the limit is ${maxHeaders}`);
+    expect(await refusal(connection, 'too many headers')).toBe(
+      `too many headers: the limit is ${maxHeaders}`,
+    );
   });
 
   it('refuses a header line that is too long', async () => {
     const connection = await rawConnected();
-    connection.frame('SEND', { destination: '/queue/long', 'x-long': 'l'.repeat(maxHeaderBytes) }, 'x');
-    expect(await refusal(connection, 'a long header')).toBe(`header line exceeds ${maxHeaderBytes} bytes`);
+    connection.frame(
+      'SEND',
+      { destination: '/queue/long', 'x-long': 'l'.repeat(maxHeaderBytes) },
+      'x',
+    );
+    expect(await refusal(connection, 'a long header')).toBe(
+      `header line exceeds ${maxHeaderBytes} bytes`,
+    );
   });
 
   it('refuses a command line that is too long, before CONNECT', async () => {
     const connection = await RawStompConnection.open(broker.stompPort);
     raws.push(connection);
     connection.write('C'.repeat(maxHeaderBytes + 10));
-    expect(await refusal(connection, 'a long command')).toBe(`command line exceeds ${maxHeaderBytes} bytes`);
+    expect(await refusal(connection, 'a long command')).toBe(
+      `command line exceeds ${maxHeaderBytes} bytes`,
+    );
   });
 
   it(`takes ${maxPendingFrames} pipelined frames at once`, async () => {
@@ -105,7 +127,11 @@ describe('STOMP connection limits', () => {
       encodeFrame('SEND', { destination: queue, persistent: 'true', receipt: `p${i}` }, `m${i}`),
     );
     connection.write(Buffer.concat(frames));
-    await waitFor(() => connection.frames.filter((f) => f.command === 'RECEIPT').length === maxPendingFrames, 5000, 'receipts');
+    await waitFor(
+      () => connection.frames.filter((f) => f.command === 'RECEIPT').length === maxPendingFrames,
+      5000,
+      'receipts',
+    );
     expect(connection.frames.map((f) => f.headers['receipt-id'] ?? f.command)).toEqual([
       'CONNECTED',
       ...frames.map((_, i) => `p${i}`),
@@ -136,12 +162,20 @@ describe('STOMP connection limits', () => {
       ws.once('error', reject);
     });
     expect(ws.protocol).toBe('v12.stomp');
-    ws.send(encodeFrame('CONNECT', { 'accept-version': '1.2', host, login: 'admin', passcode: 'admin' }));
-    await waitFor(() => frames.some((f) => f.command === 'CONNECTED'), 5000, 'CONNECTED over WebSocket');
+    ws.send(
+      encodeFrame('CONNECT', { 'accept-version': '1.2', host, login: 'admin', passcode: 'admin' }),
+    );
+    await waitFor(
+      () => frames.some((f) => f.command === 'CONNECTED'),
+      5000,
+      'CONNECTED over WebSocket',
+    );
     ws.send(encodeFrame('SEND', { destination: '/queue/ws-big' }, Buffer.alloc(maxFrameBytes + 1)));
     await waitFor(() => closed, 5000, 'the WebSocket to close');
     expect(frames.map((f) => f.command)).toEqual(['CONNECTED', 'ERROR']);
-    expect(frames[1]?.headers['message']).toBe(`frame exceeds the maximum size of ${maxFrameBytes} bytes`);
+    expect(frames[1]?.headers['message']).toBe(
+      `frame exceeds the maximum size of ${maxFrameBytes} bytes`,
+    );
     await assertWorks(control, 'control after a large WebSocket frame');
   });
 });

@@ -6,7 +6,9 @@ import { Inbox, startTestBroker, uniqueName, type TestBroker } from './broker.te
 describe('STOMP persistence across a restart', () => {
   let broker: TestBroker;
   const clients: StompClient[] = [];
-  const connect = async (options: Parameters<TestBroker['connect']>[0] = {}): Promise<StompClient> => {
+  const connect = async (
+    options: Parameters<TestBroker['connect']>[0] = {},
+  ): Promise<StompClient> => {
     const client = await broker.connect(options);
     clients.push(client);
     return client;
@@ -51,7 +53,12 @@ describe('STOMP persistence across a restart', () => {
     await (await connect()).send(queue, 'sentinel', { persistent: true, priority: 0 });
     await inbox.until('sentinel');
     expect(inbox.bodies).toEqual(['p2', 'p1', 'p3', 'sentinel']);
-    expect(inbox.messages.map((m) => m.headers['redelivered'])).toEqual([undefined, undefined, undefined, undefined]);
+    expect(inbox.messages.map((m) => m.headers['redelivered'])).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(inbox.messages[2]!.headers['x-kept']).toBe('a:b');
     expect(inbox.messages[0]!.headers['priority']).toBe('7');
     for (const m of inbox.messages) await m.ack();
@@ -60,10 +67,14 @@ describe('STOMP persistence across a restart', () => {
   it('redelivers flagged the messages delivered but unacknowledged before the restart, and only those', async () => {
     const queue = `/queue/${uniqueName('inflight')}`;
     const producer = await connect();
-    for (const body of ['d1', 'd2', 'd3', 'd4', 'd5']) await producer.send(queue, body, { persistent: true });
+    for (const body of ['d1', 'd2', 'd3', 'd4', 'd5'])
+      await producer.send(queue, body, { persistent: true });
     const consumer = await connect();
     const inbox = new Inbox();
-    await consumer.subscribe(queue, inbox.handler, { ack: 'client-individual', 'activemq.prefetchSize': 3 });
+    await consumer.subscribe(queue, inbox.handler, {
+      ack: 'client-individual',
+      'activemq.prefetchSize': 3,
+    });
     const taken = await inbox.take(3);
     expect(taken.map((m) => m.body.toString())).toEqual(['d1', 'd2', 'd3']);
     // Acknowledging d2 frees one credit: d4 is delivered too; d5 never is.
@@ -77,7 +88,12 @@ describe('STOMP persistence across a restart', () => {
     await reader.subscribe(queue, again.handler, { ack: 'client-individual' });
     const messages = await again.take(4);
     expect(messages.map((m) => m.body.toString())).toEqual(['d1', 'd3', 'd4', 'd5']);
-    expect(messages.map((m) => m.headers['redelivered'])).toEqual(['true', 'true', 'true', undefined]);
+    expect(messages.map((m) => m.headers['redelivered'])).toEqual([
+      'true',
+      'true',
+      'true',
+      undefined,
+    ]);
     for (const m of messages) await m.ack();
   });
 
@@ -85,7 +101,10 @@ describe('STOMP persistence across a restart', () => {
     const topic = `/topic/${uniqueName('events')}`;
     const clientId = uniqueName('persistent-client');
     const subscriber = await connect({ clientId });
-    await subscriber.subscribe(topic, () => undefined, { id: 's', 'activemq.subscriptionName': 'keeper' });
+    await subscriber.subscribe(topic, () => undefined, {
+      id: 's',
+      'activemq.subscriptionName': 'keeper',
+    });
     await subscriber.disconnect();
     const producer = await connect();
     await producer.send(topic, 'e1', { persistent: true });

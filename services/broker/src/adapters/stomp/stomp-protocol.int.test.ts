@@ -20,7 +20,9 @@ describe('STOMP protocol', () => {
   let control: StompClient;
   const clients: StompClient[] = [];
   const raws: RawStompConnection[] = [];
-  const connect = async (options: Parameters<TestBroker['connect']>[0] = {}): Promise<StompClient> => {
+  const connect = async (
+    options: Parameters<TestBroker['connect']>[0] = {},
+  ): Promise<StompClient> => {
     const client = await broker.connect(options);
     clients.push(client);
     return client;
@@ -30,13 +32,18 @@ describe('STOMP protocol', () => {
     raws.push(connection);
     return connection;
   };
-  const rawConnected = async (headers: Record<string, string> = {}): Promise<RawStompConnection> => {
+  const rawConnected = async (
+    headers: Record<string, string> = {},
+  ): Promise<RawStompConnection> => {
     const connection = await RawStompConnection.connect(broker.stompPort, headers);
     raws.push(connection);
     return connection;
   };
   /** The bad connection got one ERROR and was closed; the control connection still works. */
-  const expectErrorAndClose = async (connection: RawStompConnection, label: string): Promise<string> => {
+  const expectErrorAndClose = async (
+    connection: RawStompConnection,
+    label: string,
+  ): Promise<string> => {
     const error = await connection.next('ERROR');
     await connection.waitClosed();
     await assertWorks(control, `control after ${label}`);
@@ -54,30 +61,38 @@ describe('STOMP protocol', () => {
   });
 
   describe('version negotiation', () => {
-    it.each<[StompVersion]>([['1.0'], ['1.1'], ['1.2']])('speaks STOMP %s: send, receive and ack', async (version) => {
-      const client = await connect({ version });
-      expect(client.version).toBe(version);
-      expect(client.connectedHeaders['version']).toBe(version);
-      const queue = `/queue/${uniqueName(`v${version}`)}`;
-      const inbox = new Inbox();
-      await client.subscribe(queue, inbox.handler, { ack: 'client-individual', id: 'only' });
-      await client.send(queue, `hello ${version}`, { persistent: true });
-      const [message] = await inbox.take(1);
-      expect(message?.body.toString()).toBe(`hello ${version}`);
-      expect(message?.headers['subscription']).toBe('only');
-      await message!.ack();
-      // Acked by the version's own headers: an unknown message id is refused.
-      await client.disconnect();
-      const again = await connect({ version });
-      const inbox2 = new Inbox();
-      await again.subscribe(queue, inbox2.handler);
-      await again.send(queue, 'after ack');
-      expect((await inbox2.take(1)).map((m) => m.body.toString())).toEqual(['after ack']);
-    });
+    it.each<[StompVersion]>([['1.0'], ['1.1'], ['1.2']])(
+      'speaks STOMP %s: send, receive and ack',
+      async (version) => {
+        const client = await connect({ version });
+        expect(client.version).toBe(version);
+        expect(client.connectedHeaders['version']).toBe(version);
+        const queue = `/queue/${uniqueName(`v${version}`)}`;
+        const inbox = new Inbox();
+        await client.subscribe(queue, inbox.handler, { ack: 'client-individual', id: 'only' });
+        await client.send(queue, `hello ${version}`, { persistent: true });
+        const [message] = await inbox.take(1);
+        expect(message?.body.toString()).toBe(`hello ${version}`);
+        expect(message?.headers['subscription']).toBe('only');
+        await message!.ack();
+        // Acked by the version's own headers: an unknown message id is refused.
+        await client.disconnect();
+        const again = await connect({ version });
+        const inbox2 = new Inbox();
+        await again.subscribe(queue, inbox2.handler);
+        await again.send(queue, 'after ack');
+        expect((await inbox2.take(1)).map((m) => m.body.toString())).toEqual(['after ack']);
+      },
+    );
 
     it('picks the highest common version from accept-version', async () => {
       const connection = await raw();
-      connection.frame('CONNECT', { 'accept-version': '1.0,1.1,1.2,2.0', host, login: 'admin', passcode: 'admin' });
+      connection.frame('CONNECT', {
+        'accept-version': '1.0,1.1,1.2,2.0',
+        host,
+        login: 'admin',
+        passcode: 'admin',
+      });
       const connected = await connection.next('CONNECTED');
       expect(connected.headers['version']).toBe('1.2');
       expect(connected.headers['server']).toMatch(/^crdr-broker\//);
@@ -92,7 +107,12 @@ describe('STOMP protocol', () => {
 
     it('refuses a CONNECT with no supported version', async () => {
       const connection = await raw();
-      connection.frame('CONNECT', { 'accept-version': '2.0,3.1', host, login: 'admin', passcode: 'admin' });
+      connection.frame('CONNECT', {
+        'accept-version': '2.0,3.1',
+        host,
+        login: 'admin',
+        passcode: 'admin',
+      });
       const error = await connection.next('ERROR');
       expect(error.headers['version']).toBe('1.0,1.1,1.2');
       expect(error.headers['message']).toBe('Supported protocol versions are 1.0, 1.1 and 1.2');
@@ -142,7 +162,10 @@ describe('STOMP protocol', () => {
       const small = Buffer.from([0, 1, 0, 255, 0, 0x0a, 0]);
       const large = Buffer.concat([randomBytes(100_000), Buffer.alloc(1000)]);
       await client.send(queue, small, { persistent: true });
-      await client.send(queue, large, { persistent: true, 'content-type': 'application/octet-stream' });
+      await client.send(queue, large, {
+        persistent: true,
+        'content-type': 'application/octet-stream',
+      });
       const [first, second] = await inbox.take(2);
       expect(first?.body.equals(small)).toBe(true);
       expect(first?.headers['content-length']).toBe(String(small.length));
@@ -155,15 +178,25 @@ describe('STOMP protocol', () => {
       const queue = `/queue/${uniqueName('receipts')}`;
       connection.frame('SUBSCRIBE', { id: 's1', destination: queue, receipt: 'r-subscribe' });
       connection.frame('BEGIN', { transaction: 't1', receipt: 'r-begin' });
-      connection.frame('SEND', { destination: queue, transaction: 't1', receipt: 'r-send' }, 'in t1');
+      connection.frame(
+        'SEND',
+        { destination: queue, transaction: 't1', receipt: 'r-send' },
+        'in t1',
+      );
       connection.frame('COMMIT', { transaction: 't1', receipt: 'r-commit' });
       connection.frame('BEGIN', { transaction: 't2', receipt: 'r-begin-2' });
       connection.frame('ABORT', { transaction: 't2', receipt: 'r-abort' });
-      await waitFor(() => connection.frames.some((f) => f.command === 'MESSAGE'), 5000, 'the committed message');
+      await waitFor(
+        () => connection.frames.some((f) => f.command === 'MESSAGE'),
+        5000,
+        'the committed message',
+      );
       connection.frame('UNSUBSCRIBE', { id: 's1', receipt: 'r-unsubscribe' });
       connection.frame('DISCONNECT', { receipt: 'r-disconnect' });
       await connection.waitClosed();
-      const receipts = connection.frames.filter((f) => f.command === 'RECEIPT').map((f) => f.headers['receipt-id']);
+      const receipts = connection.frames
+        .filter((f) => f.command === 'RECEIPT')
+        .map((f) => f.headers['receipt-id']);
       expect(receipts).toEqual([
         'r-subscribe',
         'r-begin',
@@ -227,9 +260,19 @@ describe('STOMP protocol', () => {
   describe('errors', () => {
     it('refuses a wrong password and an unknown user with the same message, and closes', async () => {
       const wrongPassword = await raw();
-      wrongPassword.frame('CONNECT', { 'accept-version': '1.2', host, login: 'admin', passcode: 'wrong' });
+      wrongPassword.frame('CONNECT', {
+        'accept-version': '1.2',
+        host,
+        login: 'admin',
+        passcode: 'wrong',
+      });
       const unknownUser = await raw();
-      unknownUser.frame('CONNECT', { 'accept-version': '1.2', host, login: 'nobody', passcode: 'admin' });
+      unknownUser.frame('CONNECT', {
+        'accept-version': '1.2',
+        host,
+        login: 'nobody',
+        passcode: 'admin',
+      });
       const first = await expectErrorAndClose(wrongPassword, 'wrong password');
       const second = await expectErrorAndClose(unknownUser, 'unknown user');
       expect(first).toBe('invalid username or password');
@@ -241,7 +284,9 @@ describe('STOMP protocol', () => {
       const connection = await rawConnected();
       connection.frame('SEND', { receipt: 'r1' }, 'nowhere');
       const error = await connection.next('ERROR');
-      expect(error.headers['message']).toBe('SEND frame is missing the required "destination" header');
+      expect(error.headers['message']).toBe(
+        'SEND frame is missing the required "destination" header',
+      );
       expect(error.headers['receipt-id']).toBe('r1');
       await connection.waitClosed();
       await assertWorks(control, 'control after missing destination');
@@ -250,7 +295,9 @@ describe('STOMP protocol', () => {
     it('refuses an unknown command', async () => {
       const connection = await rawConnected();
       connection.write('FROBNICATE\nx:1\n\n\0');
-      expect(await expectErrorAndClose(connection, 'unknown command')).toBe('unknown command "FROBNICATE"');
+      expect(await expectErrorAndClose(connection, 'unknown command')).toBe(
+        'unknown command "FROBNICATE"',
+      );
     });
 
     it('refuses a frame other than CONNECT first', async () => {
@@ -264,13 +311,17 @@ describe('STOMP protocol', () => {
     it('refuses an invalid destination', async () => {
       const connection = await rawConnected();
       connection.frame('SEND', { destination: '/elsewhere/x' }, 'lost');
-      expect(await expectErrorAndClose(connection, 'invalid destination')).toContain('must start with /queue/');
+      expect(await expectErrorAndClose(connection, 'invalid destination')).toContain(
+        'must start with /queue/',
+      );
     });
 
     it('refuses an undefined escape sequence in STOMP 1.2', async () => {
       const connection = await rawConnected();
       connection.write('SEND\ndestination:/queue/esc\nx:bad\\t\n\n\0');
-      expect(await expectErrorAndClose(connection, 'bad escape')).toContain('undefined escape sequence');
+      expect(await expectErrorAndClose(connection, 'bad escape')).toContain(
+        'undefined escape sequence',
+      );
     });
 
     it.each<[StompVersion]>([['1.0'], ['1.1']])(

@@ -41,7 +41,11 @@ const stompit = createRequire(import.meta.url)('stompit') as Stompit;
 function stompitConnect(port: number): Promise<StompitClient> {
   return new Promise((resolve, reject) =>
     stompit.connect(
-      { host, port, connectHeaders: { host: '/', login: 'admin', passcode: 'admin', 'heart-beat': '0,0' } },
+      {
+        host,
+        port,
+        connectHeaders: { host: '/', login: 'admin', passcode: 'admin', 'heart-beat': '0,0' },
+      },
       (error, client) => (error === null ? resolve(client) : reject(error)),
     ),
   );
@@ -50,7 +54,9 @@ function stompitConnect(port: number): Promise<StompitClient> {
 describe('STOMP queues', () => {
   let broker: TestBroker;
   const clients: StompClient[] = [];
-  const connect = async (options: Parameters<TestBroker['connect']>[0] = {}): Promise<StompClient> => {
+  const connect = async (
+    options: Parameters<TestBroker['connect']>[0] = {},
+  ): Promise<StompClient> => {
     const client = await broker.connect(options);
     clients.push(client);
     return client;
@@ -70,10 +76,16 @@ describe('STOMP queues', () => {
     const consumer = await stompitConnect(broker.stompPort);
     try {
       await new Promise<void>((resolve) => {
-        const frame = producer.send({ destination: queue, persistent: 'true', 'x-app': 'one' }, { onReceipt: resolve });
+        const frame = producer.send(
+          { destination: queue, persistent: 'true', 'x-app': 'one' },
+          { onReceipt: resolve },
+        );
         frame.end('hello from stompit');
       });
-      const received = await new Promise<{ headers: Readonly<Record<string, string>>; body: string }>((resolve, reject) => {
+      const received = await new Promise<{
+        headers: Readonly<Record<string, string>>;
+        body: string;
+      }>((resolve, reject) => {
         consumer.subscribe({ destination: queue, ack: 'client-individual' }, (error, message) => {
           if (error !== null) return reject(error);
           message.readString('utf-8', (readError, body) => {
@@ -89,7 +101,11 @@ describe('STOMP queues', () => {
       expect(received.headers['persistent']).toBe('true');
       expect(received.headers['message-id']).toMatch(/^ID:/);
       // The ACK went through: nothing is left for another consumer.
-      await waitForAsync(async () => (await queueSize(broker, queue)) === 0, 5000, 'the queue to be empty');
+      await waitForAsync(
+        async () => (await queueSize(broker, queue)) === 0,
+        5000,
+        'the queue to be empty',
+      );
     } finally {
       await new Promise((resolve) => producer.disconnect(resolve));
       await new Promise((resolve) => consumer.disconnect(resolve));
@@ -123,8 +139,14 @@ describe('STOMP queues', () => {
       expect(client.connectedVersion).toBe('1.2');
       const received: IMessage[] = [];
       client.subscribe(queue, (message) => received.push(message), { ack: 'auto' });
-      const receipt = new Promise<void>((resolve) => client.watchForReceipt('sent-1', () => resolve()));
-      client.publish({ destination: queue, body: 'hello over websocket', headers: { persistent: 'true', receipt: 'sent-1' } });
+      const receipt = new Promise<void>((resolve) =>
+        client.watchForReceipt('sent-1', () => resolve()),
+      );
+      client.publish({
+        destination: queue,
+        body: 'hello over websocket',
+        headers: { persistent: 'true', receipt: 'sent-1' },
+      });
       await receipt;
       await waitFor(() => received.length === 1, 5000, 'the message over WebSocket');
       expect(received[0]?.body).toBe('hello over websocket');
@@ -152,19 +174,43 @@ describe('STOMP queues', () => {
       ['g7', 7],
       ['h4', 4],
     ];
-    for (const [body, priority] of sent) await producer.send(queue, body, { priority, persistent: true });
+    for (const [body, priority] of sent)
+      await producer.send(queue, body, { priority, persistent: true });
     const consumer = await connect();
     const inbox = new Inbox();
     await consumer.subscribe(queue, inbox.handler);
     const messages = await inbox.take(sent.length);
-    expect(messages.map((m) => m.body.toString())).toEqual(['b9', 'd9', 'g7', 'a4', 'e4', 'h4', 'c0', 'f0']);
-    expect(messages.map((m) => m.headers['priority'])).toEqual(['9', '9', '7', '4', '4', '4', '0', '0']);
+    expect(messages.map((m) => m.body.toString())).toEqual([
+      'b9',
+      'd9',
+      'g7',
+      'a4',
+      'e4',
+      'h4',
+      'c0',
+      'f0',
+    ]);
+    expect(messages.map((m) => m.headers['priority'])).toEqual([
+      '9',
+      '9',
+      '7',
+      '4',
+      '4',
+      '4',
+      '0',
+      '0',
+    ]);
   });
 
   it('orders non-persistent messages the same way', async () => {
     const queue = `/queue/${uniqueName('priority-np')}`;
     const producer = await connect();
-    for (const [body, priority] of [['x1', 1], ['y8', 8], ['x2', 1], ['y9', 9]] as const) {
+    for (const [body, priority] of [
+      ['x1', 1],
+      ['y8', 8],
+      ['x2', 1],
+      ['y9', 9],
+    ] as const) {
       await producer.send(queue, body, { priority });
     }
     const consumer = await connect();
@@ -184,7 +230,11 @@ describe('STOMP queues', () => {
     const producer = await connect();
     const bodies = Array.from({ length: 40 }, (_, i) => `m${i}`);
     await Promise.all(bodies.map((body) => producer.send(queue, body, { persistent: true })));
-    await waitFor(() => inboxA.messages.length + inboxB.messages.length >= bodies.length, 5000, 'all messages');
+    await waitFor(
+      () => inboxA.messages.length + inboxB.messages.length >= bodies.length,
+      5000,
+      'all messages',
+    );
     const all = [...inboxA.bodies, ...inboxB.bodies];
     expect(all).toHaveLength(bodies.length);
     expect(new Set(all)).toEqual(new Set(bodies));
@@ -202,13 +252,19 @@ describe('STOMP queues', () => {
     for (const body of ['p1', 'p2', 'p3']) await producer.send(queue, body, { persistent: true });
     const first = await connect();
     const inboxA = new Inbox();
-    await first.subscribe(queue, inboxA.handler, { ack: 'client-individual', 'activemq.prefetchSize': 1 });
+    await first.subscribe(queue, inboxA.handler, {
+      ack: 'client-individual',
+      'activemq.prefetchSize': 1,
+    });
     const [p1] = await inboxA.take(1);
     expect(p1?.body.toString()).toBe('p1');
     // Had the first consumer taken more than one, the second would find nothing.
     const second = await connect();
     const inboxB = new Inbox();
-    await second.subscribe(queue, inboxB.handler, { ack: 'client-individual', 'activemq.prefetchSize': 1 });
+    await second.subscribe(queue, inboxB.handler, {
+      ack: 'client-individual',
+      'activemq.prefetchSize': 1,
+    });
     const [p2] = await inboxB.take(1);
     expect(p2?.body.toString()).toBe('p2');
     expect(inboxA.bodies).toEqual(['p1']);
@@ -220,6 +276,10 @@ describe('STOMP queues', () => {
     expect(inboxB.bodies).toEqual(['p2']);
     await inboxA.messages[1]!.ack();
     await p2!.ack();
-    await waitForAsync(async () => (await queueSize(broker, queue)) === 0, 5000, 'the queue to be empty');
+    await waitForAsync(
+      async () => (await queueSize(broker, queue)) === 0,
+      5000,
+      'the queue to be empty',
+    );
   });
 });

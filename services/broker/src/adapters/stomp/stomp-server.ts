@@ -52,7 +52,9 @@ export async function listenStompWebSocket(
   options: { host: string; port: number; limits: StompLimits; log: ConnectionLogger },
 ): Promise<StompListener> {
   const http: HttpServer = createHttpServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP over WebSocket: upgrade required\n');
+    res
+      .writeHead(426, { 'content-type': 'text/plain' })
+      .end('STOMP over WebSocket: upgrade required\n');
   });
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({

@@ -5,14 +5,17 @@ import { Inbox, startTestBroker, uniqueName, type TestBroker } from './broker.te
 describe('STOMP topics', () => {
   let broker: TestBroker;
   const clients: StompClient[] = [];
-  const connect = async (options: Parameters<TestBroker['connect']>[0] = {}): Promise<StompClient> => {
+  const connect = async (
+    options: Parameters<TestBroker['connect']>[0] = {},
+  ): Promise<StompClient> => {
     const client = await broker.connect(options);
     clients.push(client);
     return client;
   };
   const durables = async (topic: string): Promise<number | undefined> => {
     const all = await broker.server.runtime.engine.admin.listDestinations();
-    return all.find((d) => d.kind === 'topic' && `/topic/${d.name}` === topic)?.durableSubscriptionCount;
+    return all.find((d) => d.kind === 'topic' && `/topic/${d.name}` === topic)
+      ?.durableSubscriptionCount;
   };
 
   beforeAll(async () => {
@@ -57,7 +60,11 @@ describe('STOMP topics', () => {
 
     const first = await connect({ clientId });
     const inbox1 = new Inbox();
-    await first.subscribe(topic, inbox1.handler, { id: 'd1', 'activemq.subscriptionName': 'audit', ack: 'client-individual' });
+    await first.subscribe(topic, inbox1.handler, {
+      id: 'd1',
+      'activemq.subscriptionName': 'audit',
+      ack: 'client-individual',
+    });
     await producer.send(topic, 'seen live', { persistent: true });
     const [live] = await inbox1.take(1);
     expect(live?.body.toString()).toBe('seen live');
@@ -70,7 +77,11 @@ describe('STOMP topics', () => {
 
     const second = await connect({ clientId });
     const inbox2 = new Inbox();
-    await second.subscribe(topic, inbox2.handler, { id: 'd2', 'activemq.subscriptionName': 'audit', ack: 'client-individual' });
+    await second.subscribe(topic, inbox2.handler, {
+      id: 'd2',
+      'activemq.subscriptionName': 'audit',
+      ack: 'client-individual',
+    });
     const kept = await inbox2.take(2);
     expect(kept.map((m) => m.body.toString())).toEqual(['away 1', 'away 2']);
     expect(kept.map((m) => m.headers['redelivered'])).toEqual([undefined, undefined]);
@@ -84,7 +95,10 @@ describe('STOMP topics', () => {
 
     const third = await connect({ clientId });
     const inbox3 = new Inbox();
-    await third.subscribe(topic, inbox3.handler, { id: 'd3', 'activemq.subscriptionName': 'audit' });
+    await third.subscribe(topic, inbox3.handler, {
+      id: 'd3',
+      'activemq.subscriptionName': 'audit',
+    });
     await producer.send(topic, 'fresh', { persistent: true });
     const [firstAfter] = await inbox3.take(1);
     expect(firstAfter?.body.toString()).toBe('fresh');
@@ -94,7 +108,10 @@ describe('STOMP topics', () => {
     const topic = `/topic/${uniqueName('billing')}`;
     const clientId = uniqueName('durable-client');
     const subscriber = await connect({ clientId });
-    await subscriber.subscribe(topic, () => undefined, { id: 'x', 'activemq.subscriptionName': 'ledger' });
+    await subscriber.subscribe(topic, () => undefined, {
+      id: 'x',
+      'activemq.subscriptionName': 'ledger',
+    });
     await subscriber.disconnect();
     expect(await durables(topic)).toBe(1);
 

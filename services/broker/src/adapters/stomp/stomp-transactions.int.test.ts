@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StompClient } from '@crdr/stomp';
-import { Inbox, queueSize, startTestBroker, uniqueName, waitForAsync, type TestBroker } from './broker.test-helper.js';
+import {
+  Inbox,
+  queueSize,
+  startTestBroker,
+  uniqueName,
+  waitForAsync,
+  type TestBroker,
+} from './broker.test-helper.js';
 
 describe('STOMP transactions', () => {
   let broker: TestBroker;
@@ -73,7 +80,11 @@ describe('STOMP transactions', () => {
     await consumer.begin('tx-4');
     await again!.ack({ transaction: 'tx-4' });
     await consumer.commit('tx-4');
-    await waitForAsync(async () => (await queueSize(broker, queue)) === 0, 5000, 'the queue to be empty');
+    await waitForAsync(
+      async () => (await queueSize(broker, queue)) === 0,
+      5000,
+      'the queue to be empty',
+    );
   });
 
   it('commits sends and acks together', async () => {
@@ -92,7 +103,12 @@ describe('STOMP transactions', () => {
   });
 
   it('aborts an open transaction when its connection ends', async () => {
-    const { queue, inbox, producer, consumer: consumer1 } = await setUp('disconnect', 'client-individual');
+    const {
+      queue,
+      inbox,
+      producer,
+      consumer: consumer1,
+    } = await setUp('disconnect', 'client-individual');
     await producer.send(queue, 'to be acked', { persistent: true });
     const [message] = await inbox.take(1);
 
