@@ -7,6 +7,10 @@ export type {
   ScheduledMessageTable,
   UserTable,
   LeaseTable,
+  ReplicationEventTable,
+  ReplicationLogTable,
+  ReplicationPublishedTable,
+  ReplicationAppliedTable,
   DataReplicationRole,
   DataReplicationMode,
   DestinationKind,
@@ -23,3 +27,4 @@ export {
 export { migrations } from './migrations/index.js';
 export { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 export type { Pool, PoolClient } from 'pg';
+export { insertMessagesSql, packBodies, type MessageRow } from './message-rows.js';

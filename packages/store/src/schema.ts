@@ -13,6 +13,10 @@ export interface Database {
   scheduled_messages: ScheduledMessageTable;
   users: UserTable;
   leases: LeaseTable;
+  replication_events: ReplicationEventTable;
+  replication_log: ReplicationLogTable;
+  replication_published: ReplicationPublishedTable;
+  replication_applied: ReplicationAppliedTable;
 }
 
 export type DataReplicationRole = 'PRIMARY' | 'REPLICA';
@@ -99,4 +103,35 @@ export interface LeaseTable {
   /** Grows with every change of holder: a fencing token. */
   token: bigint;
   expires_at_ms: bigint;
+}
+
+export interface ReplicationEventTable {
+  seq: bigint;
+  epoch: bigint;
+  /** TC: when the change committed on the primary. */
+  created_at_ms: bigint;
+  /** The encoded `crdr.replication.v1.ReplicationEvent`. */
+  payload: Buffer;
+}
+
+export interface ReplicationLogTable {
+  id: ColumnType<number, number | undefined, never>;
+  last_seq: bigint;
+}
+
+export interface ReplicationPublishedTable {
+  id: ColumnType<number, number | undefined, never>;
+  published_seq: bigint;
+  published_at_ms: bigint;
+}
+
+export interface ReplicationAppliedTable {
+  id: ColumnType<number, number | undefined, never>;
+  source_broker_id: string;
+  epoch: bigint;
+  applied_seq: bigint;
+  /** TC of the last applied event. */
+  last_created_at_ms: bigint;
+  /** TP: when the last event was applied here. */
+  last_applied_at_ms: bigint;
 }

@@ -8,3 +8,32 @@ export {
   type StartServiceOptions,
 } from './service-process.js';
 export { waitFor } from './wait-for.js';
+export {
+  createTestPki,
+  type TestCa,
+  type TestCertificate,
+  type TestPki,
+} from './test-pki.js';
+export {
+  renderNatsConfig,
+  type NatsConfigBlock,
+  type NatsPermissions,
+  type NatsSubjectPermission,
+  type NatsUser,
+} from './nats-config.js';
+export {
+  startNatsServer,
+  type NatsServerHandle,
+  type NatsServerOptions,
+  type NatsServerTlsOptions,
+} from './nats-server.js';
+export {
+  replicationUserPermissions,
+  type ReplicationPermissionOptions,
+} from './replication-permissions.js';
+export {
+  startTcpProxy,
+  type TcpProxy,
+  type TcpProxyCutOptions,
+  type TcpProxyOptions,
+} from './tcp-proxy.js';

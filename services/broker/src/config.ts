@@ -46,6 +46,14 @@ const schema = z.object({
   BROKER_DB_POOL_SIZE: positive().default(8),
   /** scrypt cost N for new password hashes (a power of two). */
   BROKER_SCRYPT_COST: positive().default(16384),
+  /** This Region's NATS, where the replication log of a CRDR primary is published. */
+  BROKER_NATS_URL: z.string().optional(),
+  BROKER_NATS_USER: z.string().optional(),
+  BROKER_NATS_PASSWORD: z.string().optional(),
+  /** PEM files for TLS to NATS (CA to trust; client certificate and key for mutual TLS). */
+  BROKER_NATS_TLS_CA: z.string().optional(),
+  BROKER_NATS_TLS_CERT: z.string().optional(),
+  BROKER_NATS_TLS_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Print a machine-readable ENDPOINTS line on standard output once serving or standing by. */
   BROKER_PRINT_ENDPOINTS: bool().default(true),

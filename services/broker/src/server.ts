@@ -13,6 +13,11 @@ import {
 import { defaultStompLimits, type StompLimits } from './adapters/stomp/stomp-transport.js';
 import { createGrpcListener, type GrpcListener } from './adapters/grpc/grpc-listener.js';
 import { createAuthenticator } from './engine/authenticator.js';
+import {
+  createReplicationRelay,
+  type ReplicationRelay,
+} from './adapters/nats/replication-relay.js';
+import { natsOptions } from './adapters/nats/nats-options.js';
 import { createBrokerEngine, type BrokerRuntime } from './engine/broker-engine.js';
 import { createUserDirectory } from './engine/user-directory.js';
 
@@ -53,6 +58,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   const authenticator = createAuthenticator({ users, hasher });
   let listeners: StompListener[] = [];
   let grpc: GrpcListener | undefined;
+  let relay: ReplicationRelay | undefined;
   let activation: Promise<void> = Promise.resolve();
 
   const leaseName = `broker:${config.BROKER_ID}`;
@@ -82,11 +88,21 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     db,
     brokerId: config.BROKER_ID,
     initialRole: config.BROKER_INITIAL_ROLE,
-    users: createUserDirectory({ users, hasher, authenticator }),
+    users: createUserDirectory({
+      users,
+      repositoryFor: createUserRepository,
+      write: (work) => runtime.runWrite(work),
+      hasher,
+      authenticator,
+    }),
     log,
     memoryWindow: config.BROKER_MEMORY_WINDOW,
     maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
-    onServingChange: (serving) => grpc?.setServing(serving),
+    onServingChange: (serving) => {
+      grpc?.setServing(serving);
+      relay?.kick();
+    },
+    onEventsCommitted: () => relay?.kick(),
     guard: (trx) => lease.assertHeld(trx),
     fence: () =>
       lease.token === undefined
@@ -136,6 +152,19 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       });
       listeners = [stomp, ws];
       grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
+      if (config.BROKER_NATS_URL !== undefined) {
+        relay = createReplicationRelay({
+          db,
+          brokerId: config.BROKER_ID,
+          nats: natsOptions(config),
+          log: log.child({ component: 'relay' }),
+          active: () =>
+            runtime.serving &&
+            runtime.role.role === 'PRIMARY' &&
+            runtime.role.dataReplicationMode === 'CRDR',
+        });
+        relay.start();
+      }
       await lease.start();
       await activation;
       return {
@@ -147,6 +176,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     async stop() {
       for (const l of listeners) l.dropAll();
       await runtime.deactivate('shutting down');
+      await relay?.stop();
       await lease.stop();
       await Promise.allSettled([...listeners.map((l) => l.close()), grpc?.close()]);
       await db.destroy();

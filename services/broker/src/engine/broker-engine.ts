@@ -1,6 +1,10 @@
 import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
-import { conflict, badRequest, notFound } from '@crdr/errors';
-import { createStoreWriter, type LeaseFence } from '../adapters/pg/store-writer.js';
+import { conflict, badRequest, failedPrecondition, notFound } from '@crdr/errors';
+import {
+  createStoreWriter,
+  type LeaseFence,
+  type ReplicatedChange,
+} from '../adapters/pg/store-writer.js';
 import {
   ensureMeta,
   loadState,
@@ -63,6 +67,8 @@ export interface BrokerEngineOptions {
   readonly now?: () => number;
   /** Told whenever this instance starts or stops serving clients. */
   readonly onServingChange?: (serving: boolean) => void;
+  /** Told after a commit that wrote replication events (the relay's cue). */
+  readonly onEventsCommitted?: (lastSeq: bigint) => void;
 }
 
 export interface BrokerRuntime {
@@ -75,6 +81,14 @@ export interface BrokerRuntime {
   deactivate(reason: string): Promise<void>;
   readonly serving: boolean;
   readonly role: RoleState;
+  /**
+   * Runs a change in a store transaction serialized with every other write, with `emit` adding
+   * its replication event (a no-op while not replicating). Refused on a replica, whose store
+   * only replication changes.
+   */
+  runWrite<T>(
+    work: (db: Kysely<Database>, emit: (change: ReplicatedChange) => void) => Promise<T>,
+  ): Promise<T>;
 }
 
 export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime {
@@ -114,6 +128,16 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     core.writer = createStoreWriter({
       db,
       lastSeq: state.lastSeq,
+      lastEventSeq: state.lastEventSeq,
+      replication: () => {
+        const meta = core.meta;
+        return meta?.role === 'PRIMARY' && meta.data_replication_mode === 'CRDR'
+          ? { brokerId: meta.broker_id, epoch: meta.epoch }
+          : undefined;
+      },
+      ...(options.onEventsCommitted === undefined
+        ? {}
+        : { onEventsCommitted: options.onEventsCommitted }),
       ...(options.guard === undefined ? {} : { guard: options.guard }),
       ...(options.fence === undefined ? {} : { fence: options.fence }),
     });
@@ -222,16 +246,31 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       const stores = [...(dest.queue === undefined ? [] : [dest.queue]), ...dest.durables.values()];
       let purged = 0;
       for (const store of stores) {
-        const inflight = [...core.flow.inflight.values()]
+        // Messages in flight with a consumer stay: their acknowledgement is still to come.
+        const kept = [...core.flow.inflight.values()]
           .filter((e) => e.consumer.store === store && e.message.persistent)
-          .map((e) => e.message.seq.toString());
+          .map((e) => e.message);
+        const inflight = kept.map((m) => m.seq.toString());
         const deleted = await core.writer!.run(
-          async (trx, _nextSeq) =>
-            sql<{ n: bigint }>`
+          async (trx, _nextSeq, emit) => {
+            const result = await sql<{ n: bigint }>`
               WITH gone AS (
                 DELETE FROM messages WHERE store_id = ${store.id} AND NOT (seq = ANY(${inflight}::int8[]))
                 RETURNING 1)
-              SELECT count(*)::int8 AS n FROM gone`.execute(trx),
+              SELECT count(*)::int8 AS n FROM gone`.execute(trx);
+            emit({
+              destinationPurged: {
+                destinationId: dest.id,
+                storeIds: [store.id],
+                kept: kept.map((m) => ({
+                  storeId: m.storeId,
+                  priority: m.priority,
+                  seq: m.seq.toString(),
+                })),
+              },
+            });
+            return result;
+          },
           () => {
             const volatileCount = store
               .clearReady(core.writer!.lastSeq)
@@ -390,6 +429,20 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     },
     get role() {
       return roleState();
+    },
+    runWrite(work) {
+      const meta = core.meta;
+      if (meta?.role === 'REPLICA') {
+        return Promise.reject(
+          failedPrecondition(
+            `broker ${meta.broker_id} is a replica: its users and destinations come from its primary`,
+          ),
+        );
+      }
+      if (core.writer === undefined) {
+        return db.transaction().execute((trx) => work(trx, () => undefined));
+      }
+      return core.writer.run((trx, _nextSeq, emit) => work(trx, emit));
     },
   };
 }

@@ -131,7 +131,22 @@ export class DestinationRegistry {
       creating = this.#options
         .writer()
         .run(
-          (trx) => insertDestination(trx, kind, name, this.#options.now()),
+          async (trx, _nextSeq, emit) => {
+            const createdAtMs = this.#options.now();
+            const created = await insertDestination(trx, kind, name, createdAtMs);
+            if (created.created) {
+              emit({
+                destinationCreated: {
+                  destinationId: created.destinationId,
+                  kind,
+                  name,
+                  createdAtMs: String(createdAtMs),
+                  ...(created.storeId === undefined ? {} : { queueStoreId: created.storeId }),
+                },
+              });
+            }
+            return created;
+          },
           ({ destinationId, storeId, storeHwm }) => {
             if (this.#byKey.has(key)) return;
             const queue =
@@ -181,7 +196,7 @@ export class DestinationRegistry {
     return this.#options
       .writer()
       .run(
-        async (trx) => {
+        async (trx, _nextSeq, emit) => {
           const row = await trx
             .insertInto('stores')
             .values({
@@ -193,6 +208,15 @@ export class DestinationRegistry {
             })
             .returning(['id', 'dispatched_hwm'])
             .executeTakeFirstOrThrow();
+          emit({
+            durableSubscriptionAdded: {
+              storeId: row.id,
+              destinationId: topic.id,
+              clientId,
+              subscriptionName,
+              createdAtMs: String(now),
+            },
+          });
           return row;
         },
         (row) => {
@@ -224,9 +248,10 @@ export class DestinationRegistry {
       throw conflict(`durable subscription "${subscriptionName}" has an active subscriber`);
     }
     await this.#options.writer().run(
-      async (trx) => {
+      async (trx, _nextSeq, emit) => {
         await trx.deleteFrom('messages').where('store_id', '=', found.store.id).execute();
         await trx.deleteFrom('stores').where('id', '=', found.store.id).execute();
+        emit({ durableSubscriptionRemoved: { storeId: found.store.id } });
       },
       () => {
         found.store.deleted = true;
@@ -253,10 +278,11 @@ export class DestinationRegistry {
       this.#byKey.delete(dest.key);
     };
     if (dest.temporary) return drop();
-    await this.#options.writer().run(async (trx) => {
+    await this.#options.writer().run(async (trx, _nextSeq, emit) => {
       const stores = trx.selectFrom('stores').select('id').where('destination_id', '=', dest.id);
       await trx.deleteFrom('messages').where('store_id', 'in', stores).execute();
       await trx.deleteFrom('destinations').where('id', '=', dest.id).execute();
+      emit({ destinationDeleted: { destinationId: dest.id } });
     }, drop);
   }
 

@@ -90,6 +90,12 @@ export interface SessionOptions {
   readonly clientId?: string;
   readonly transport: 'stomp' | 'websocket' | 'grpc';
   readonly remoteAddress?: string;
+  /**
+   * ACK and NACK may name only deliveries to this session's own subscriptions, as on a STOMP
+   * connection. Off by default: a gRPC transaction's session acknowledges deliveries made to
+   * the receive stream's session.
+   */
+  readonly settlesOwnDeliveriesOnly?: boolean;
   /** The broker stopped serving (demoted, lease lost): the adapter closes the connection. */
   readonly onEvicted?: (reason: string) => void;
 }

@@ -35,6 +35,8 @@ export interface OutgoingMessage {
   readonly timestampMs: number;
 }
 
+const expiredCause = 'message expired';
+
 export const keyOf = (m: QueuedMessage): MessageKey => ({
   storeId: m.storeId,
   priority: m.priority,
@@ -270,7 +272,7 @@ export class MessageFlow implements StoreQueueHost {
     store.dequeueCount++;
     this.totalDequeued++;
     if (!message.persistent) return;
-    this.moveToDeadLetter(message, 'message expired').catch((error: unknown) =>
+    this.moveToDeadLetter(message, expiredCause).catch((error: unknown) =>
       this.#options.onError(error, 'expire'),
     );
   }
@@ -294,8 +296,12 @@ export class MessageFlow implements StoreQueueHost {
       expiresAtMs: 0,
       timestampMs: message.enqueuedAtMs,
     });
-    await this.#options
-      .writer()
-      .write({ deletes: [keyOf(message)], inserts: prepared.rows, onCommitted: prepared.apply });
+    await this.#options.writer().write({
+      deletes: [keyOf(message)],
+      inserts: prepared.rows,
+      onCommitted: prepared.apply,
+      kind: cause === expiredCause ? 'expired' : 'dead-lettered',
+      cause,
+    });
   }
 }

@@ -61,9 +61,12 @@ export class Scheduler {
       deliverAtMs,
       createdAtMs: now,
     };
-    await this.#options
-      .core()
-      .writer!.write({ scheduledInserts: [row], onCommitted: () => this.#arm(deliverAtMs) });
+    // Not replicated until it falls due; then it is published like a new send.
+    await this.#options.core().writer!.write({
+      scheduledInserts: [row],
+      onCommitted: () => this.#arm(deliverAtMs),
+      kind: 'none',
+    });
   }
 
   #arm(dueMs: number): void {

@@ -150,7 +150,10 @@ export class BrokerSession implements Session {
 
   #entry(ackId: string): InFlight {
     const entry = this.#core.flow.inflight.get(ackId);
-    if (entry === undefined) throw badRequest(`no unacknowledged message has ack id "${ackId}"`);
+    const foreign =
+      this.options.settlesOwnDeliveriesOnly === true && entry?.consumer.owner !== this;
+    if (entry === undefined || foreign)
+      throw badRequest(`no unacknowledged message has ack id "${ackId}"`);
     return entry;
   }
 

@@ -26,6 +26,8 @@ export interface LoadedState {
   readonly stores: readonly LoadedStore[];
   /** The highest message seq or dispatch mark ever written: new seqs start above it. */
   readonly lastSeq: bigint;
+  /** The last replication event sequence written. */
+  readonly lastEventSeq: bigint;
 }
 
 /** Reads everything the broker rebuilds its memory from when it becomes the serving primary. */
@@ -45,6 +47,7 @@ export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
       SELECT GREATEST((SELECT max(seq) FROM messages), (SELECT max(dispatched_hwm) FROM stores)) AS last`.execute(
       trx,
     );
+    const log = await trx.selectFrom('replication_log').select('last_seq').executeTakeFirst();
     const byStore = new Map<number, number[]>();
     for (const row of counts.rows) {
       let c = byStore.get(row.store_id);
@@ -63,6 +66,7 @@ export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
         counts: byStore.get(s.id) ?? new Array<number>(10).fill(0),
       })),
       lastSeq: maxes.rows[0]?.last ?? 0n,
+      lastEventSeq: log?.last_seq ?? 0n,
     };
   });
 }

@@ -1,5 +1,15 @@
 import { unavailable } from '@crdr/errors';
-import { sql, type Database, type Kysely, type RawBuilder, type Transaction } from '@crdr/store';
+import type { replicationV1 } from '@crdr/proto';
+import { encodeEvent, type ReplicationEvent } from '@crdr/replication';
+import {
+  insertMessagesSql,
+  packBodies,
+  sql,
+  type Database,
+  type Kysely,
+  type RawBuilder,
+  type Transaction,
+} from '@crdr/store';
 
 /** A message row to insert; the writer assigns `seq` in commit order. */
 export interface NewMessage {
@@ -46,6 +56,37 @@ export interface WriteBatch {
   readonly scheduledDeletes?: readonly bigint[];
   /** Runs synchronously right after the commit, in commit order, before any later unit's. */
   readonly onCommitted?: () => void;
+  /**
+   * The replication event this unit becomes; inferred from its contents when absent (inserts:
+   * sent, deletes: acknowledged, both: a committed transaction, ...). `none`: not replicated.
+   */
+  readonly kind?: BatchKind;
+  /** Why a message moved to the dead letter queue. */
+  readonly cause?: string;
+  /** W3C trace context of the operation, carried in its replication event. */
+  readonly traceContext?: Readonly<Record<string, string>>;
+}
+
+export type BatchKind =
+  | 'sent'
+  | 'acknowledged'
+  | 'redelivered'
+  | 'dead-lettered'
+  | 'expired'
+  | 'committed'
+  | 'dispatch-mark'
+  | 'none';
+
+/** A replicable change of a `run`, without the envelope the writer adds. */
+export type ReplicatedChange = Omit<
+  ReplicationEvent,
+  'version' | 'sequence' | 'epoch' | 'createdAtMs' | 'brokerId' | 'traceContext' | 'change'
+>;
+
+/** While set, every change is written with its replication event (CRDR primary). */
+export interface ReplicationTarget {
+  readonly brokerId: string;
+  readonly epoch: bigint;
 }
 
 export interface LeaseFence {
@@ -67,6 +108,13 @@ export interface StoreWriterOptions {
   readonly fence?: () => LeaseFence | undefined;
   /** Rows per flush at most; more units wait for the next flush. */
   readonly maxRowsPerFlush?: number;
+  /** The last replication event sequence already written. */
+  readonly lastEventSeq?: bigint;
+  /** Where events go while replication is on; undefined: no events are written. */
+  readonly replication?: () => ReplicationTarget | undefined;
+  /** Told after each commit that wrote events, with the last sequence written. */
+  readonly onEventsCommitted?: (lastSeq: bigint) => void;
+  readonly now?: () => number;
 }
 
 export interface StoreWriter {
@@ -76,11 +124,17 @@ export interface StoreWriter {
    * synchronously in commit order. `nextSeq` hands out message seqs inside it.
    */
   run<T>(
-    work: (trx: Transaction<Database>, nextSeq: () => bigint) => Promise<T>,
+    work: (
+      trx: Transaction<Database>,
+      nextSeq: () => bigint,
+      emit: (change: ReplicatedChange) => void,
+    ) => Promise<T>,
     apply?: (result: T) => void,
   ): Promise<T>;
   /** The highest seq handed out so far. */
   readonly lastSeq: bigint;
+  /** The last replication event sequence committed. */
+  readonly lastEventSeq: bigint;
   /**
    * A seq for a message that never reaches Postgres (non-persistent), so it sorts among the
    * persistent ones of its store.
@@ -107,6 +161,8 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
   const { db, guard } = options;
   const maxRows = options.maxRowsPerFlush ?? 2000;
   let lastSeq = options.lastSeq;
+  let lastEventSeq = options.lastEventSeq ?? 0n;
+  const now = options.now ?? Date.now;
   const queue: Array<PendingWrite | PendingRun> = [];
   let running: Promise<void> | undefined;
   let closed = false;
@@ -142,18 +198,23 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
   }
 
   async function flush(group: readonly PendingWrite[]): Promise<void> {
+    const eventSeqBefore = lastEventSeq;
     try {
       // One statement in autocommit: one round trip and one WAL flush for the whole group.
+      const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
       const statement = buildFlush(
         group.map((g) => g.batch),
         nextSeq,
         options.fence,
+        events,
       );
       if (statement !== undefined) {
         const result = await statement.execute(db);
         if (result.rows[0]?.held === 0) throw unavailable(leaseLostMessage);
       }
     } catch (error) {
+      // Nothing committed: the sequences handed out are free again, so the log stays gap-free.
+      lastEventSeq = eventSeqBefore;
       for (const pending of group) pending.reject(error);
       return;
     }
@@ -164,6 +225,7 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
         pending.resolve();
       }
     }
+    if (lastEventSeq !== eventSeqBefore) options.onEventsCommitted?.(lastEventSeq);
   }
 
   return {
@@ -187,15 +249,22 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
           kind: 'run',
           execute: async () => {
             let result: Awaited<ReturnType<typeof work>>;
+            const eventSeqBefore = lastEventSeq;
             try {
               result = await db.transaction().execute(async (trx) => {
                 if (guard !== undefined) await guard(trx);
-                return work(trx, nextSeq);
+                const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
+                const value = await work(trx, nextSeq, (change) => events.add(change));
+                const write = events.statement(sql`true`);
+                if (write !== undefined) await sql`WITH ${write} SELECT 1`.execute(trx);
+                return value;
               });
             } catch (error) {
+              lastEventSeq = eventSeqBefore;
               reject(asError(error));
               return;
             }
+            if (lastEventSeq !== eventSeqBefore) options.onEventsCommitted?.(lastEventSeq);
             try {
               apply?.(result);
               resolve(result);
@@ -210,6 +279,9 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
     get lastSeq() {
       return lastSeq;
     },
+    get lastEventSeq() {
+      return lastEventSeq;
+    },
     reserveSeq: nextSeq,
     get pending() {
       return queue.length;
@@ -221,7 +293,10 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
   };
 }
 
-const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+type StoredMessage = replicationV1.StoredMessage;
+
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error));
 
 const leaseLostMessage = 'lease lost: another broker instance is active';
 
@@ -235,6 +310,7 @@ function buildFlush(
   batches: readonly WriteBatch[],
   nextSeq: () => bigint,
   fence: (() => LeaseFence | undefined) | undefined,
+  events: EventLog,
 ): RawBuilder<{ held: number }> | undefined {
   const inserts: NewMessage[] = [];
   const deletes: MessageKey[] = [];
@@ -256,6 +332,7 @@ function buildFlush(
     if (batch.scheduledDeletes) for (const id of batch.scheduledDeletes) scheduledDeletes.push(id);
   }
   for (const m of inserts) m.seq = nextSeq();
+  if (events.enabled) for (const batch of batches) events.addBatch(batch);
 
   const ctes: RawBuilder<unknown>[] = [];
   let guard: RawBuilder<unknown> = sql`true`;
@@ -298,69 +375,12 @@ function buildFlush(
     ctes.push(sql`unsched AS (
       DELETE FROM scheduled_messages WHERE id = ANY(${scheduledDeletes.map(String)}::int8[]) AND ${guard})`);
   }
+  const eventWrites = events.statement(guard);
+  if (eventWrites !== undefined) ctes.push(eventWrites);
   const changes = ctes.length - (fence === undefined ? 0 : 1);
   if (changes === 0) return undefined;
   const held = fence === undefined ? sql`1` : sql`(SELECT count(*) FROM lease)::int`;
   return sql<{ held: number }>`WITH ${sql.join(ctes, sql`, `)} SELECT ${held} AS held`;
-}
-
-/** The INSERT of message rows, as used inside a flush (and by the replicator's apply). */
-export function insertMessagesSql(
-  rows: readonly NewMessage[],
-  guard: RawBuilder<unknown> = sql`true`,
-): RawBuilder<unknown> {
-  // Bodies travel as one binary parameter sliced by offset: an array of bytea would be sent as
-  // hex text, doubling the bytes and the parsing on both ends.
-  const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
-  return sql`
-    INSERT INTO messages (store_id, priority, seq, message_id, destination, headers, body,
-                          expires_at_ms, enqueued_at_ms, redelivery_count)
-    SELECT u.store_id, u.priority, u.seq, u.message_id, u.destination, u.headers,
-           substring(${blob}::bytea FROM u.body_offset FOR u.body_length),
-           u.expires_at_ms, u.enqueued_at_ms, u.redelivery_count
-    FROM unnest(
-      ${rows.map((m) => m.storeId)}::int[],
-      ${rows.map((m) => m.priority)}::smallint[],
-      ${rows.map((m) => String(m.seq))}::int8[],
-      ${rows.map((m) => m.messageId)}::text[],
-      ${rows.map((m) => m.destination)}::text[],
-      ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
-      ${offsets}::int[],
-      ${lengths}::int[],
-      ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
-      ${rows.map((m) => String(m.enqueuedAtMs))}::int8[],
-      ${rows.map((m) => m.redeliveryCount)}::int[])
-      AS u(store_id, priority, seq, message_id, destination, headers, body_offset, body_length,
-           expires_at_ms, enqueued_at_ms, redelivery_count)
-    WHERE ${guard}`;
-}
-
-/** One buffer holding every body, with 1-based offsets for SQL's substring. */
-export function packBodies(bodies: readonly Buffer[]): {
-  blob: Buffer;
-  offsets: number[];
-  lengths: number[];
-} {
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  let at = 1;
-  for (const body of bodies) {
-    offsets.push(at);
-    lengths.push(body.length);
-    at += body.length;
-  }
-  return { blob: Buffer.concat(bodies), offsets, lengths };
-}
-
-export async function deleteMessages(
-  trx: Transaction<Database>,
-  keys: readonly MessageKey[],
-): Promise<void> {
-  await sql`
-    DELETE FROM messages m
-    USING unnest(${keys.map((k) => k.storeId)}::int[], ${keys.map((k) => k.priority)}::smallint[],
-                 ${keys.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
-    WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq`.execute(trx);
 }
 
 function insertScheduledSql(
@@ -388,4 +408,144 @@ function insertScheduledSql(
       AS u(message_id, destination, priority, persistent, headers, body_offset, body_length,
            expires_at_ms, deliver_at_ms, created_at_ms)
     WHERE ${guard}`;
+}
+
+/** The replication events of one transaction, numbered as they are added. */
+class EventLog {
+  readonly #target: ReplicationTarget | undefined;
+  readonly #nextSeq: () => bigint;
+  readonly #createdAtMs: number;
+  readonly #seqs: bigint[] = [];
+  readonly #payloads: Buffer[] = [];
+
+  constructor(target: ReplicationTarget | undefined, nextSeq: () => bigint, createdAtMs: number) {
+    this.#target = target;
+    this.#nextSeq = nextSeq;
+    this.#createdAtMs = createdAtMs;
+  }
+
+  get enabled(): boolean {
+    return this.#target !== undefined;
+  }
+
+  add(change: ReplicatedChange, traceContext?: Readonly<Record<string, string>>): void {
+    const target = this.#target;
+    if (target === undefined) return;
+    const seq = this.#nextSeq();
+    this.#seqs.push(seq);
+    this.#payloads.push(
+      Buffer.from(
+        encodeEvent({
+          ...change,
+          sequence: seq.toString(),
+          epoch: target.epoch.toString(),
+          createdAtMs: String(this.#createdAtMs),
+          brokerId: target.brokerId,
+          ...(traceContext === undefined ? {} : { traceContext: { ...traceContext } }),
+        }),
+      ),
+    );
+  }
+
+  addBatch(batch: WriteBatch): void {
+    const change = changeOf(batch);
+    if (change !== undefined) this.add(change, batch.traceContext);
+  }
+
+  /** The CTE that writes the events and moves the log's last sequence, or nothing. */
+  statement(guard: RawBuilder<unknown>): RawBuilder<unknown> | undefined {
+    if (this.#seqs.length === 0) return undefined;
+    const { blob, offsets, lengths } = packBodies(this.#payloads);
+    const epoch = this.#target!.epoch.toString();
+    const last = this.#seqs[this.#seqs.length - 1]!.toString();
+    return sql`events AS (
+      INSERT INTO replication_events (seq, epoch, created_at_ms, payload)
+      SELECT u.seq, ${epoch}::int8, ${String(this.#createdAtMs)}::int8,
+             substring(${blob}::bytea FROM u.payload_offset FOR u.payload_length)
+      FROM unnest(${this.#seqs.map(String)}::int8[], ${offsets}::int[], ${lengths}::int[])
+        AS u(seq, payload_offset, payload_length)
+      WHERE ${guard}), log AS (
+      UPDATE replication_log SET last_seq = ${last}::int8 WHERE ${guard})`;
+  }
+}
+
+const stored = (m: NewMessage): StoredMessage => ({
+  storeId: m.storeId,
+  priority: m.priority,
+  seq: String(m.seq),
+  messageId: m.messageId,
+  destination: m.destination,
+  headers: { ...m.headers },
+  body: m.body,
+  expiresAtMs: String(m.expiresAtMs),
+  enqueuedAtMs: String(m.enqueuedAtMs),
+  redeliveryCount: m.redeliveryCount,
+});
+
+const keyOf = (k: MessageKey): { storeId: number; priority: number; seq: string } => ({
+  storeId: k.storeId,
+  priority: k.priority,
+  seq: k.seq.toString(),
+});
+
+/** The replication event of one unit of change, by its kind or, when unnamed, its contents. */
+function changeOf(batch: WriteBatch): ReplicatedChange | undefined {
+  const inserts = batch.inserts ?? [];
+  const deletes = batch.deletes ?? [];
+  const redeliveries = batch.redeliveries ?? [];
+  const marks = batch.hwm ?? [];
+  const kind: BatchKind =
+    batch.kind ??
+    (inserts.length > 0 && deletes.length > 0
+      ? 'committed'
+      : inserts.length > 0
+        ? 'sent'
+        : deletes.length > 0
+          ? 'acknowledged'
+          : redeliveries.length > 0
+            ? 'redelivered'
+            : marks.length > 0
+              ? 'dispatch-mark'
+              : 'none');
+  switch (kind) {
+    case 'none':
+      return undefined;
+    case 'sent':
+      return inserts.length === 0 ? undefined : { messageSent: { rows: inserts.map(stored) } };
+    case 'acknowledged':
+      return deletes.length === 0
+        ? undefined
+        : { messageAcknowledged: { keys: deletes.map(keyOf) } };
+    case 'redelivered':
+      return {
+        redeliveryCountChanged: {
+          counts: redeliveries.map((r) => ({ key: keyOf(r), count: r.count })),
+        },
+      };
+    case 'dead-lettered':
+      return {
+        movedToDeadLetterQueue: {
+          from: keyOf(deletes[0]!),
+          ...(inserts[0] === undefined ? {} : { to: stored(inserts[0]) }),
+          cause: batch.cause ?? '',
+        },
+      };
+    case 'expired':
+      return {
+        messageExpired: {
+          key: keyOf(deletes[0]!),
+          ...(inserts[0] === undefined ? {} : { deadLetter: stored(inserts[0]) }),
+        },
+      };
+    case 'committed':
+      return {
+        transactionCommitted: { sent: inserts.map(stored), acknowledged: deletes.map(keyOf) },
+      };
+    case 'dispatch-mark':
+      return {
+        dispatchMarkAdvanced: {
+          marks: marks.map((m) => ({ storeId: m.storeId, seq: m.seq.toString() })),
+        },
+      };
+  }
 }

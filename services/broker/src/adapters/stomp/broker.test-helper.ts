@@ -133,10 +133,6 @@ export class Inbox {
     const at = this.messages.findIndex((m) => m.body.toString() === body);
     return this.messages.slice(0, at + 1);
   }
-
-  clear(): void {
-    this.messages.length = 0;
-  }
 }
 
 /** A unique destination name per test, so tests of one file share a broker without sharing queues. */
@@ -151,20 +147,14 @@ export function uniqueName(stem: string): string {
  */
 export class RawStompConnection {
   readonly frames: StompFrame[] = [];
-  readonly closed: Promise<void>;
-  #isClosed = false;
-  /** Bytes received outside frames: heart-beat EOLs. */
-  get heartbeats(): number {
-    return this.#parser.heartbeatsSeen;
-  }
   readonly #socket: Socket;
   readonly #parser = createFrameParser({ maxFrameBytes: 64 * 1024 * 1024 });
+  #isClosed = false;
   #parseError: unknown;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    void this.closed.then(() => (this.#isClosed = true));
+    socket.once('close', () => (this.#isClosed = true));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -201,6 +191,11 @@ export class RawStompConnection {
     return raw;
   }
 
+  /** EOLs received between frames: heart-beats. */
+  get heartbeats(): number {
+    return this.#parser.heartbeatsSeen;
+  }
+
   get isClosed(): boolean {
     return this.#isClosed;
   }
@@ -219,18 +214,12 @@ export class RawStompConnection {
 
   /** The first frame received with this command (waiting for it). */
   async next(command: string, timeoutMs = 5000): Promise<StompFrame> {
-    await waitFor(
-      () =>
-        this.frames.some((f) => f.command === command) ||
-        (this.#isClosed && !this.frames.some((f) => f.command === command)),
-      timeoutMs,
-      `a ${command} frame`,
-    );
-    const frame = this.frames.find((f) => f.command === command);
+    const find = (): StompFrame | undefined => this.frames.find((f) => f.command === command);
+    await waitFor(() => find() !== undefined || this.#isClosed, timeoutMs, `a ${command} frame`);
+    const frame = find();
     if (frame === undefined) {
-      throw new Error(
-        `connection closed without a ${command} frame (got ${this.frames.map((f) => f.command).join(', ')})`,
-      );
+      const got = this.frames.map((f) => f.command).join(', ');
+      throw new Error(`connection closed without a ${command} frame (got ${got || 'nothing'})`);
     }
     return frame;
   }

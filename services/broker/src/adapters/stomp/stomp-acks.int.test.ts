@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StompClient } from '@crdr/stomp';
+import type { StompClient, StompVersion } from '@crdr/stomp';
 import {
   Inbox,
   queueSize,
   startTestBroker,
   uniqueName,
+  waitFor,
   waitForAsync,
   type TestBroker,
 } from './broker.test-helper.js';
@@ -14,8 +15,10 @@ const maxRedeliveries = 6;
 describe('STOMP acknowledgements', () => {
   let broker: TestBroker;
   const clients: StompClient[] = [];
-  const connect = async (): Promise<StompClient> => {
-    const client = await broker.connect();
+  const connect = async (
+    options: Parameters<TestBroker['connect']>[0] = {},
+  ): Promise<StompClient> => {
+    const client = await broker.connect(options);
     clients.push(client);
     return client;
   };
@@ -77,6 +80,30 @@ describe('STOMP acknowledgements', () => {
     await again[1]!.ack();
     await emptied(queue);
   });
+
+  it.each<[StompVersion]>([['1.0'], ['1.1']])(
+    'acknowledges cumulatively by message-id in STOMP %s',
+    async (version) => {
+      const queue = `/queue/${uniqueName(`client-${version}`)}`;
+      await sendAll(queue, ['k1', 'k2', 'k3', 'k4']);
+      const consumer = await connect({ version });
+      const inbox = new Inbox();
+      await consumer.subscribe(queue, inbox.handler, { ack: 'client' });
+      const messages = await inbox.take(4);
+      await messages[2]!.ack();
+      await waitForAsync(
+        async () => (await queueSize(broker, queue)) === 1,
+        5000,
+        'one message left',
+      );
+      // The first was settled by the cumulative ack: naming it again is an error.
+      await expect(messages[0]!.ack()).rejects.toMatchObject({
+        headers: {
+          message: `no unacknowledged message has message-id "${messages[0]!.headers['message-id']}"`,
+        },
+      });
+    },
+  );
 
   it('acknowledges one message at a time in client-individual mode', async () => {
     const queue = `/queue/${uniqueName('individual')}`;
@@ -147,7 +174,7 @@ describe('STOMP acknowledgements', () => {
     await message.ack();
   });
 
-  it("refuses an ACK or NACK of a message delivered to another connection", async () => {
+  it('refuses an ACK or NACK of a message delivered to another connection', async () => {
     const queue = `/queue/${uniqueName('owner')}`;
     await sendAll(queue, ['mine']);
     const owner = await connect();
@@ -158,7 +185,7 @@ describe('STOMP acknowledgements', () => {
     for (const command of ['ACK', 'NACK'] as const) {
       const intruder = await connect();
       intruder.sendFrame(command, { id: ackId });
-      await intruder.closed;
+      await waitFor(() => intruder.receiveErrors().length > 0, 5000, `an ERROR for the ${command}`);
       expect(intruder.receiveErrors().map((e) => e.headers['message'])).toEqual([
         `no unacknowledged message has ack id "${ackId}"`,
       ]);

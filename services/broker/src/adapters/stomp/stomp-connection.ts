@@ -11,7 +11,13 @@ import {
   type StompVersion,
 } from '@crdr/stomp';
 import { badRequest, isCrdrError } from '@crdr/errors';
-import type { BrokerEngine, Delivery, DeliverySink, Session } from '../../engine/engine.types.js';
+import type {
+  AckMode,
+  BrokerEngine,
+  Delivery,
+  DeliverySink,
+  Session,
+} from '../../engine/engine.types.js';
 import {
   canEncodeHeader,
   parseAckMode,
@@ -53,8 +59,16 @@ export class StompConnection {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
   #writable = true;
-  /** STOMP 1.0/1.1 ack by message id: message id to ack id, per subscription. */
-  readonly #ackIdsByMessage = new Map<string, string>();
+  /**
+   * STOMP 1.0/1.1 ack by message id: message id (per subscription in 1.1) to the delivery it
+   * names, in delivery order.
+   */
+  readonly #ackIdsByMessage = new Map<
+    string,
+    { readonly ackId: string; readonly subscriptionId: string }
+  >();
+  /** Subscription id to ack mode: only deliveries that await an ACK are remembered above. */
+  readonly #ackModes = new Map<string, AckMode>();
 
   constructor(
     transport: StompTransport,
@@ -183,6 +197,7 @@ export class StompConnection {
           id,
           durable !== undefined && durable !== '' ? { durableName: durable } : {},
         );
+        this.#ackModes.delete(id);
         break;
       }
       case 'ACK':
@@ -246,6 +261,8 @@ export class StompConnection {
       transport: this.#transport.kind,
       remoteAddress: this.#transport.remoteAddress,
       ...(clientId === undefined || clientId === '' ? {} : { clientId }),
+      // Ack ids are broker-wide: a connection settles only what was delivered to it.
+      settlesOwnDeliveriesOnly: true,
       onEvicted: (reason) => this.#fail(badRequest(reason)),
     });
     this.#state = 'connected';
@@ -319,6 +336,10 @@ export class StompConnection {
     if (id === undefined || id === '')
       throw badRequest('SUBSCRIBE frame is missing the required "id" header');
     const durableName = headers['activemq.subscriptionName'];
+    const ackMode = parseAckMode(headers['ack']);
+    // Known before the first delivery, which may come before `subscribe` returns. A failed
+    // SUBSCRIBE ends the connection, so an entry left by one does not matter.
+    this.#ackModes.set(id, ackMode);
     const isWritable = (): boolean => this.#writable;
     const sink: DeliverySink = {
       deliver: (delivery) => this.#deliver(delivery),
@@ -330,7 +351,7 @@ export class StompConnection {
       {
         id,
         destination,
-        ackMode: parseAckMode(headers['ack']),
+        ackMode,
         prefetch: parseIntegerHeader(headers, 'activemq.prefetchSize', 1000, 1, 1_000_000),
         ...(durableName === undefined || durableName === '' ? {} : { durableName }),
       },
@@ -345,21 +366,34 @@ export class StompConnection {
       this.#version === '1.1'
         ? `${required(headers, 'subscription', command)}\u0000${messageId}`
         : messageId;
-    const ackId = this.#ackIdsByMessage.get(key);
-    if (ackId === undefined)
+    const named = this.#ackIdsByMessage.get(key);
+    if (named === undefined)
       throw badRequest(`no unacknowledged message has message-id "${messageId}"`);
+    if (this.#ackModes.get(named.subscriptionId) === 'client') {
+      // Cumulative: it settles the subscription's earlier deliveries too, so forget them.
+      for (const [earlierKey, earlier] of this.#ackIdsByMessage) {
+        if (earlierKey === key) break;
+        if (earlier.subscriptionId === named.subscriptionId)
+          this.#ackIdsByMessage.delete(earlierKey);
+      }
+    }
     this.#ackIdsByMessage.delete(key);
-    return ackId;
+    return named.ackId;
   }
 
   #deliver(delivery: Delivery): void {
     if (this.#state !== 'connected') return;
-    if (this.#version !== '1.2') {
+    if (this.#version !== '1.2' && this.#ackModes.get(delivery.subscriptionId) !== 'auto') {
       const key =
         this.#version === '1.1'
           ? `${delivery.subscriptionId}\u0000${delivery.messageId}`
           : delivery.messageId;
-      if (delivery.ackId !== '') this.#ackIdsByMessage.set(key, delivery.ackId);
+      // Re-inserted, so that the map stays in delivery order for cumulative acks.
+      this.#ackIdsByMessage.delete(key);
+      this.#ackIdsByMessage.set(key, {
+        ackId: delivery.ackId,
+        subscriptionId: delivery.subscriptionId,
+      });
     }
     const headers: Record<string, string> = {
       subscription: delivery.subscriptionId,

@@ -27,9 +27,14 @@ export function userHeaders(headers: Readonly<Record<string, string>>): Record<s
   return out;
 }
 
-export function required(headers: Readonly<Record<string, string>>, name: string, command: string): string {
+export function required(
+  headers: Readonly<Record<string, string>>,
+  name: string,
+  command: string,
+): string {
   const value = headers[name];
-  if (value === undefined || value === '') throw badRequest(`${command} frame is missing the required "${name}" header`);
+  if (value === undefined || value === '')
+    throw badRequest(`${command} frame is missing the required "${name}" header`);
   return value;
 }
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { Client, type IMessage, type IStompSocket } from '@stomp/stompjs';
+import { Client, type IMessage } from '@stomp/stompjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { StompClient } from '@crdr/stomp';
@@ -119,7 +119,7 @@ describe('STOMP queues', () => {
       webSocketFactory: () => {
         const ws = new WebSocket(`ws://${host}:${broker.wsPort}`, ['v12.stomp']);
         sockets.push(ws);
-        return ws as unknown as IStompSocket;
+        return ws;
       },
       connectHeaders: { login: 'admin', passcode: 'admin' },
       reconnectDelay: 0,

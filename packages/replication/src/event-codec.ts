@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { protoRoot, type replicationV1 } from '@crdr/proto';
+import { badRequest } from '@crdr/errors';
+
+export type ReplicationEvent = replicationV1.ReplicationEvent;
+export type DecodedEvent = replicationV1.ReplicationEvent__Output;
+/** The name of the change an event carries (its oneof case). */
+export type ChangeKind = NonNullable<ReplicationEvent['change']>;
+
+/** The envelope version this code writes and the newest it reads. */
+export const envelopeVersion = 1;
+
+let eventType: protobuf.Type | undefined;
+
+function type(): protobuf.Type {
+  eventType ??= protobuf
+    .loadSync(join(protoRoot, 'crdr/replication/v1/replication.proto'))
+    .lookupType('crdr.replication.v1.ReplicationEvent');
+  return eventType;
+}
+
+/** Encodes an event to the bytes the replication log carries. */
+export function encodeEvent(event: ReplicationEvent): Uint8Array {
+  const t = type();
+  return t.encode(t.fromObject({ version: envelopeVersion, ...event })).finish();
+}
+
+/**
+ * Decodes an event; int64 fields come back as decimal strings, bytes as Buffers. Refuses an
+ * envelope newer than this code understands.
+ */
+export function decodeEvent(bytes: Uint8Array): DecodedEvent {
+  const t = type();
+  const decoded = t.toObject(t.decode(bytes), {
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  }) as DecodedEvent;
+  if (decoded.version > envelopeVersion) {
+    throw badRequest(
+      `replication event ${decoded.sequence} has envelope version ${decoded.version}; this build reads up to ${envelopeVersion}`,
+    );
+  }
+  return decoded;
+}

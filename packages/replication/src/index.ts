@@ -1,0 +1,18 @@
+/**
+ * The replication log's shared vocabulary: the event codec (`replication.proto`) and the NATS
+ * names of a broker's log.
+ */
+export {
+  decodeEvent,
+  encodeEvent,
+  envelopeVersion,
+  type ChangeKind,
+  type DecodedEvent,
+  type ReplicationEvent,
+} from './event-codec.js';
+export {
+  replicationConsumerName,
+  replicationMessageId,
+  replicationStreamName,
+  replicationSubject,
+} from './naming.js';

@@ -1,0 +1,64 @@
+import { sql, type RawBuilder } from 'kysely';
+
+/** A message row as the broker writes it and the replicator applies it. */
+export interface MessageRow {
+  readonly storeId: number;
+  readonly priority: number;
+  readonly seq?: bigint | undefined;
+  readonly messageId: string;
+  readonly destination: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  /** 0: never expires. */
+  readonly expiresAtMs: number;
+  readonly enqueuedAtMs: number;
+  readonly redeliveryCount: number;
+}
+
+/** The INSERT of message rows, as the broker's flush and the replicator's apply use it. */
+export function insertMessagesSql(
+  rows: readonly MessageRow[],
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
+  // Bodies travel as one binary parameter sliced by offset: an array of bytea would be sent as
+  // hex text, doubling the bytes and the parsing on both ends.
+  const { blob, offsets, lengths } = packBodies(rows.map((m) => m.body));
+  return sql`
+    INSERT INTO messages (store_id, priority, seq, message_id, destination, headers, body,
+                          expires_at_ms, enqueued_at_ms, redelivery_count)
+    SELECT u.store_id, u.priority, u.seq, u.message_id, u.destination, u.headers,
+           substring(${blob}::bytea FROM u.body_offset FOR u.body_length),
+           u.expires_at_ms, u.enqueued_at_ms, u.redelivery_count
+    FROM unnest(
+      ${rows.map((m) => m.storeId)}::int[],
+      ${rows.map((m) => m.priority)}::smallint[],
+      ${rows.map((m) => String(m.seq))}::int8[],
+      ${rows.map((m) => m.messageId)}::text[],
+      ${rows.map((m) => m.destination)}::text[],
+      ${rows.map((m) => JSON.stringify(m.headers))}::jsonb[],
+      ${offsets}::int[],
+      ${lengths}::int[],
+      ${rows.map((m) => (m.expiresAtMs > 0 ? String(m.expiresAtMs) : null))}::int8[],
+      ${rows.map((m) => String(m.enqueuedAtMs))}::int8[],
+      ${rows.map((m) => m.redeliveryCount)}::int[])
+      AS u(store_id, priority, seq, message_id, destination, headers, body_offset, body_length,
+           expires_at_ms, enqueued_at_ms, redelivery_count)
+    WHERE ${guard}`;
+}
+
+/** One buffer holding every body, with 1-based offsets for SQL's substring. */
+export function packBodies(bodies: readonly Buffer[]): {
+  blob: Buffer;
+  offsets: number[];
+  lengths: number[];
+} {
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let at = 1;
+  for (const body of bodies) {
+    offsets.push(at);
+    lengths.push(body.length);
+    at += body.length;
+  }
+  return { blob: Buffer.concat(bodies), offsets, lengths };
+}

@@ -1,0 +1,241 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type ConnectionOptions,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
+import { sql, type Database, type Kysely } from '@crdr/store';
+import {
+  decodeEvent,
+  replicationMessageId,
+  replicationStreamName,
+  replicationSubject,
+} from '@crdr/replication';
+import type { Logger } from '@crdr/telemetry';
+
+export interface ReplicationRelayOptions {
+  readonly db: Kysely<Database>;
+  readonly brokerId: string;
+  /** The broker's own Region's NATS. */
+  readonly nats: ConnectionOptions;
+  readonly log: Logger;
+  /** Whether this instance should publish now (serving primary with CRDR on). */
+  readonly active: () => boolean;
+  /** Events read and published per round. */
+  readonly batchSize?: number;
+  /** How often the outbox is checked when no commit signalled new events. */
+  readonly pollMs?: number;
+  /** How long the stream keeps events. */
+  readonly maxAgeMs?: number;
+}
+
+export interface RelayStatus {
+  readonly connected: boolean;
+  readonly publishedSeq: bigint;
+  readonly publishedAtMs: number;
+}
+
+export interface ReplicationRelay {
+  start(): void;
+  /** New events committed: publish them now. */
+  kick(): void;
+  stop(): Promise<void>;
+  readonly status: RelayStatus;
+  /** The stream's consumer state, for TA and QueueSize (undefined when unknown). */
+  consumers(): Promise<ReadonlyArray<{ name: string; ackFloorSeq: bigint; pending: number }>>;
+}
+
+/**
+ * Publishes the outbox (`replication_events`) to the broker's JetStream stream, in sequence.
+ * Each event's JetStream message id is its sequence, so a publish retried after a crash is
+ * dropped as a duplicate; each publish also expects the stream's previous message to be the
+ * previous event, so the stream's order is the log's order even when a publish fails halfway.
+ * Published events leave the outbox.
+ */
+export function createReplicationRelay(options: ReplicationRelayOptions): ReplicationRelay {
+  const { db, brokerId, log } = options;
+  const stream = replicationStreamName(brokerId);
+  const subject = replicationSubject(brokerId);
+  const batchSize = options.batchSize ?? 1000;
+  const pollMs = options.pollMs ?? 1000;
+  const abort = new AbortController();
+  let wake: (() => void) | undefined;
+  let kicked = false;
+  let loop: Promise<void> | undefined;
+  let nc: NatsConnection | undefined;
+  let jsm: JetStreamManager | undefined;
+  let status: RelayStatus = { connected: false, publishedSeq: 0n, publishedAtMs: 0 };
+  /** Stream sequence minus event sequence, once known. */
+  let streamOffset = 0n;
+
+  const waitForWork = async (): Promise<void> => {
+    if (kicked) {
+      kicked = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pollMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wake = undefined;
+    kicked = false;
+  };
+
+  async function ensureConnected(): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
+    if (nc === undefined || nc.isClosed()) {
+      nc = await connect({
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        ...options.nats,
+        name: `relay-${brokerId}`,
+      });
+      jsm = await nc.jetstreamManager();
+      await ensureStream(jsm);
+    }
+    return { js: nc.jetstream(), jsm: jsm! };
+  }
+
+  async function ensureStream(manager: JetStreamManager): Promise<void> {
+    try {
+      await manager.streams.info(stream);
+    } catch {
+      await manager.streams.add({
+        name: stream,
+        subjects: [subject],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        duplicate_window: nanos(120_000),
+        max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3600 * 1000),
+      });
+      log.info({ stream, subject }, 'replication stream created');
+    }
+  }
+
+  /**
+   * Where the stream stands: the last event sequence it holds (which may be ahead of the
+   * recorded published_seq after a crash) and the offset between stream and event sequences.
+   */
+  async function streamPosition(
+    manager: JetStreamManager,
+  ): Promise<{ lastEventSeq: bigint; offset: bigint }> {
+    const info = await manager.streams.info(stream);
+    if (info.state.messages === 0) return { lastEventSeq: 0n, offset: BigInt(info.state.last_seq) };
+    const last = await manager.streams.getMessage(stream, { last_by_subj: subject });
+    const event = decodeEvent(last.data);
+    const lastEventSeq = BigInt(event.sequence);
+    return { lastEventSeq, offset: BigInt(last.seq) - lastEventSeq };
+  }
+
+  async function run(): Promise<void> {
+    let backoffMs = 200;
+    let position: { lastEventSeq: bigint; offset: bigint } | undefined;
+    while (!abort.signal.aborted) {
+      if (!options.active()) {
+        position = undefined;
+        await waitForWork();
+        continue;
+      }
+      try {
+        const { js, jsm: manager } = await ensureConnected();
+        status = { ...status, connected: true };
+        position ??= await streamPosition(manager);
+        const recorded = await db
+          .selectFrom('replication_published')
+          .selectAll()
+          .executeTakeFirstOrThrow();
+        let published =
+          recorded.published_seq > position.lastEventSeq
+            ? recorded.published_seq
+            : position.lastEventSeq;
+        const rows = await db
+          .selectFrom('replication_events')
+          .select(['seq', 'payload'])
+          .where('seq', '>', published)
+          .orderBy('seq')
+          .limit(batchSize)
+          .execute();
+        if (rows.length > 0) {
+          const offset = position.offset;
+          const acks = rows.map((row) =>
+            js.publish(subject, row.payload, {
+              msgID: replicationMessageId(row.seq),
+              expect: { lastSequence: Number(row.seq - 1n + offset) },
+            }),
+          );
+          const results = await Promise.allSettled(acks);
+          for (let i = 0; i < results.length; i++) {
+            const r = results[i]!;
+            if (r.status === 'rejected') {
+              position = undefined;
+              throw r.reason;
+            }
+            published = rows[i]!.seq;
+          }
+          position = { lastEventSeq: published, offset };
+        }
+        streamOffset = position.offset;
+        if (published !== status.publishedSeq || published > recorded.published_seq) {
+          const at = Date.now();
+          await db
+            .updateTable('replication_published')
+            .set({ published_seq: published, published_at_ms: BigInt(at) })
+            .where('published_seq', '<', published)
+            .execute();
+          await sql`DELETE FROM replication_events WHERE seq <= ${published.toString()}::int8`.execute(
+            db,
+          );
+          status = { connected: true, publishedSeq: published, publishedAtMs: at };
+        }
+        backoffMs = 200;
+        if (rows.length < batchSize) await waitForWork();
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        status = { ...status, connected: nc !== undefined && !nc.isClosed() };
+        log.warn({ err: error, stream }, 'replication relay: publish failed; retrying');
+        await sleep(backoffMs + Math.random() * backoffMs, undefined, {
+          signal: abort.signal,
+        }).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  return {
+    start() {
+      loop ??= run();
+    },
+    kick() {
+      kicked = true;
+      wake?.();
+    },
+    async stop() {
+      abort.abort();
+      wake?.();
+      await loop;
+      await nc?.drain().catch(() => undefined);
+    },
+    get status() {
+      return status;
+    },
+    async consumers() {
+      if (jsm === undefined) return [];
+      const out: Array<{ name: string; ackFloorSeq: bigint; pending: number }> = [];
+      for await (const consumer of jsm.consumers.list(stream)) {
+        out.push({
+          name: consumer.name,
+          ackFloorSeq: BigInt(consumer.ack_floor.stream_seq) - streamOffset,
+          pending: consumer.num_pending + consumer.num_ack_pending,
+        });
+      }
+      return out;
+    },
+  };
+}
