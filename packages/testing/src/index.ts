@@ -8,12 +8,7 @@ export {
   type StartServiceOptions,
 } from './service-process.js';
 export { waitFor } from './wait-for.js';
-export {
-  createTestPki,
-  type TestCa,
-  type TestCertificate,
-  type TestPki,
-} from './test-pki.js';
+export { createTestPki, type TestCa, type TestCertificate, type TestPki } from './test-pki.js';
 export {
   renderNatsConfig,
   type NatsConfigBlock,

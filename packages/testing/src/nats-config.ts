@@ -10,7 +10,11 @@
  */
 export type NatsConfigBlock = { readonly [key: string]: unknown };
 
-/** Subjects a user may (`allow`) or may not (`deny`) use; wildcards `*` and `>` as in NATS. */
+/**
+ * Subjects a user may (`allow`) or may not (`deny`) use; wildcards `*` and `>` as in NATS.
+ * Beware: nats-server reads an empty `allow` list as no restriction at all; to refuse every
+ * subject write `{ deny: ['>'] }`.
+ */
 export interface NatsSubjectPermission {
   readonly allow?: readonly string[];
   readonly deny?: readonly string[];

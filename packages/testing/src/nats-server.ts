@@ -245,7 +245,10 @@ async function tlsBlock(dir: string, tls: NatsServerTlsOptions): Promise<NatsCon
 function authorizationBlock(options: NatsServerOptions): NatsConfigBlock {
   if (options.users === undefined && options.authorization === undefined) return {};
   const given = options.authorization ?? {};
-  const users = [...((given['users'] as readonly unknown[] | undefined) ?? []), ...(options.users ?? [])];
+  const users = [
+    ...((given['users'] as readonly unknown[] | undefined) ?? []),
+    ...(options.users ?? []),
+  ];
   return { authorization: { ...given, ...(users.length > 0 ? { users } : {}) } };
 }
 

@@ -26,6 +26,8 @@ import type { Delivery as _crdr_broker_v1_Delivery, Delivery__Output as _crdr_br
 import type { DestinationInfo as _crdr_broker_v1_DestinationInfo, DestinationInfo__Output as _crdr_broker_v1_DestinationInfo__Output } from './crdr/broker/v1/DestinationInfo.js';
 import type { GetRoleRequest as _crdr_broker_v1_GetRoleRequest, GetRoleRequest__Output as _crdr_broker_v1_GetRoleRequest__Output } from './crdr/broker/v1/GetRoleRequest.js';
 import type { GetRoleResponse as _crdr_broker_v1_GetRoleResponse, GetRoleResponse__Output as _crdr_broker_v1_GetRoleResponse__Output } from './crdr/broker/v1/GetRoleResponse.js';
+import type { GetStateDigestRequest as _crdr_broker_v1_GetStateDigestRequest, GetStateDigestRequest__Output as _crdr_broker_v1_GetStateDigestRequest__Output } from './crdr/broker/v1/GetStateDigestRequest.js';
+import type { GetStateDigestResponse as _crdr_broker_v1_GetStateDigestResponse, GetStateDigestResponse__Output as _crdr_broker_v1_GetStateDigestResponse__Output } from './crdr/broker/v1/GetStateDigestResponse.js';
 import type { GetStatsRequest as _crdr_broker_v1_GetStatsRequest, GetStatsRequest__Output as _crdr_broker_v1_GetStatsRequest__Output } from './crdr/broker/v1/GetStatsRequest.js';
 import type { GetStatsResponse as _crdr_broker_v1_GetStatsResponse, GetStatsResponse__Output as _crdr_broker_v1_GetStatsResponse__Output } from './crdr/broker/v1/GetStatsResponse.js';
 import type { ListDestinationsRequest as _crdr_broker_v1_ListDestinationsRequest, ListDestinationsRequest__Output as _crdr_broker_v1_ListDestinationsRequest__Output } from './crdr/broker/v1/ListDestinationsRequest.js';
@@ -84,6 +86,8 @@ export interface ProtoGrpcType {
         DestinationType: EnumTypeDefinition
         GetRoleRequest: MessageTypeDefinition<_crdr_broker_v1_GetRoleRequest, _crdr_broker_v1_GetRoleRequest__Output>
         GetRoleResponse: MessageTypeDefinition<_crdr_broker_v1_GetRoleResponse, _crdr_broker_v1_GetRoleResponse__Output>
+        GetStateDigestRequest: MessageTypeDefinition<_crdr_broker_v1_GetStateDigestRequest, _crdr_broker_v1_GetStateDigestRequest__Output>
+        GetStateDigestResponse: MessageTypeDefinition<_crdr_broker_v1_GetStateDigestResponse, _crdr_broker_v1_GetStateDigestResponse__Output>
         GetStatsRequest: MessageTypeDefinition<_crdr_broker_v1_GetStatsRequest, _crdr_broker_v1_GetStatsRequest__Output>
         GetStatsResponse: MessageTypeDefinition<_crdr_broker_v1_GetStatsResponse, _crdr_broker_v1_GetStatsResponse__Output>
         ListDestinationsRequest: MessageTypeDefinition<_crdr_broker_v1_ListDestinationsRequest, _crdr_broker_v1_ListDestinationsRequest__Output>

@@ -13,6 +13,7 @@ import {
   type BrokerMeta,
 } from '../adapters/pg/broker-state.repository.js';
 import { validateDestinationName } from '../domain/destination.js';
+import { computeStateDigest } from '../adapters/pg/state-digest.js';
 import type {
   BrokerAdmin,
   BrokerEngine,
@@ -386,6 +387,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     updateUser: (request) => users.update(request),
     deleteUser: (username) => users.delete(username),
     listUsers: () => users.list(),
+    stateDigest: () => computeStateDigest(db),
   };
 
   const engine: BrokerEngine = {

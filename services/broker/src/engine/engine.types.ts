@@ -172,6 +172,17 @@ export interface BrokerAdmin {
   updateUser(request: UpdateUserRequest): Promise<void>;
   deleteUser(username: string): Promise<void>;
   listUsers(): Promise<readonly UserInfo[]>;
+  /** A digest of the durable state from one snapshot; works on a replica too. */
+  stateDigest(): Promise<StateDigestInfo>;
+}
+
+export interface StateDigestInfo {
+  readonly digest: string;
+  readonly destinations: number;
+  readonly durableSubscriptions: number;
+  readonly messages: number;
+  readonly users: number;
+  readonly sequence: bigint;
 }
 
 export interface BrokerEngine {

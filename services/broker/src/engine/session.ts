@@ -37,6 +37,7 @@ export class BrokerSession implements Session {
   readonly #transactions = new Map<string, OpenTransaction>();
   readonly #producerOf = new Set<DestinationState>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(core: EngineCore, principal: Principal, options: SessionOptions) {
     this.id = `s${++sessionCounter}`;
@@ -231,8 +232,13 @@ export class BrokerSession implements Session {
     this.options.onEvicted?.(reason);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Closing twice waits for the same close. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#core.sessions.delete(this);
     for (const destination of this.#producerOf) destination.producers.delete(this.id);

@@ -94,5 +94,16 @@ export function createBrokerAdminServiceHandlers(
       const users = await admin.listUsers();
       return { users: users.map(toProtoUser) };
     }),
+    GetStateDigest: adminCall(async () => {
+      const d = await admin.stateDigest();
+      return {
+        digest: d.digest,
+        destinations: d.destinations,
+        durableSubscriptions: d.durableSubscriptions,
+        messages: String(d.messages),
+        users: d.users,
+        sequence: d.sequence.toString(),
+      };
+    }),
   };
 }

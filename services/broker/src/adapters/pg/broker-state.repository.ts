@@ -32,6 +32,12 @@ export interface LoadedState {
 
 /** Reads everything the broker rebuilds its memory from when it becomes the serving primary. */
 export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
+  // A promoted replica's rows were written with the primary's ids: new ids start above them.
+  await sql`
+    SELECT setval(pg_get_serial_sequence('destinations', 'id'), COALESCE((SELECT max(id) FROM destinations), 1),
+                  (SELECT max(id) FROM destinations) IS NOT NULL),
+           setval(pg_get_serial_sequence('stores', 'id'), COALESCE((SELECT max(id) FROM stores), 1),
+                  (SELECT max(id) FROM stores) IS NOT NULL)`.execute(db);
   return db.transaction().execute(async (trx) => {
     await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`.execute(trx);
     const destinations = await trx

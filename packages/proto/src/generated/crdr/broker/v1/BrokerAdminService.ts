@@ -15,6 +15,8 @@ import type { DeleteUserRequest as _crdr_broker_v1_DeleteUserRequest, DeleteUser
 import type { DeleteUserResponse as _crdr_broker_v1_DeleteUserResponse, DeleteUserResponse__Output as _crdr_broker_v1_DeleteUserResponse__Output } from '../../../crdr/broker/v1/DeleteUserResponse.js';
 import type { GetRoleRequest as _crdr_broker_v1_GetRoleRequest, GetRoleRequest__Output as _crdr_broker_v1_GetRoleRequest__Output } from '../../../crdr/broker/v1/GetRoleRequest.js';
 import type { GetRoleResponse as _crdr_broker_v1_GetRoleResponse, GetRoleResponse__Output as _crdr_broker_v1_GetRoleResponse__Output } from '../../../crdr/broker/v1/GetRoleResponse.js';
+import type { GetStateDigestRequest as _crdr_broker_v1_GetStateDigestRequest, GetStateDigestRequest__Output as _crdr_broker_v1_GetStateDigestRequest__Output } from '../../../crdr/broker/v1/GetStateDigestRequest.js';
+import type { GetStateDigestResponse as _crdr_broker_v1_GetStateDigestResponse, GetStateDigestResponse__Output as _crdr_broker_v1_GetStateDigestResponse__Output } from '../../../crdr/broker/v1/GetStateDigestResponse.js';
 import type { GetStatsRequest as _crdr_broker_v1_GetStatsRequest, GetStatsRequest__Output as _crdr_broker_v1_GetStatsRequest__Output } from '../../../crdr/broker/v1/GetStatsRequest.js';
 import type { GetStatsResponse as _crdr_broker_v1_GetStatsResponse, GetStatsResponse__Output as _crdr_broker_v1_GetStatsResponse__Output } from '../../../crdr/broker/v1/GetStatsResponse.js';
 import type { ListDestinationsRequest as _crdr_broker_v1_ListDestinationsRequest, ListDestinationsRequest__Output as _crdr_broker_v1_ListDestinationsRequest__Output } from '../../../crdr/broker/v1/ListDestinationsRequest.js';
@@ -85,6 +87,25 @@ export interface BrokerAdminServiceClient extends grpc.Client {
   getRole(argument: _crdr_broker_v1_GetRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetRoleResponse__Output>): grpc.ClientUnaryCall;
   getRole(argument: _crdr_broker_v1_GetRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetRoleResponse__Output>): grpc.ClientUnaryCall;
   getRole(argument: _crdr_broker_v1_GetRoleRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetRoleResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * A digest of the durable state (destinations, durable subscriptions, messages with ids,
+   * headers, bodies and delivery counts, users) from one snapshot, so two brokers can be proven
+   * identical. Works on a replica.
+   */
+  GetStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A digest of the durable state (destinations, durable subscriptions, messages with ids,
+   * headers, bodies and delivery counts, users) from one snapshot, so two brokers can be proven
+   * identical. Works on a replica.
+   */
+  getStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  getStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  getStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
+  getStateDigest(argument: _crdr_broker_v1_GetStateDigestRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetStateDigestResponse__Output>): grpc.ClientUnaryCall;
   
   GetStats(argument: _crdr_broker_v1_GetStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetStatsResponse__Output>): grpc.ClientUnaryCall;
   GetStats(argument: _crdr_broker_v1_GetStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetStatsResponse__Output>): grpc.ClientUnaryCall;
@@ -164,6 +185,13 @@ export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplement
   
   GetRole: grpc.handleUnaryCall<_crdr_broker_v1_GetRoleRequest__Output, _crdr_broker_v1_GetRoleResponse>;
   
+  /**
+   * A digest of the durable state (destinations, durable subscriptions, messages with ids,
+   * headers, bodies and delivery counts, users) from one snapshot, so two brokers can be proven
+   * identical. Works on a replica.
+   */
+  GetStateDigest: grpc.handleUnaryCall<_crdr_broker_v1_GetStateDigestRequest__Output, _crdr_broker_v1_GetStateDigestResponse>;
+  
   GetStats: grpc.handleUnaryCall<_crdr_broker_v1_GetStatsRequest__Output, _crdr_broker_v1_GetStatsResponse>;
   
   ListDestinations: grpc.handleUnaryCall<_crdr_broker_v1_ListDestinationsRequest__Output, _crdr_broker_v1_ListDestinationsResponse>;
@@ -188,6 +216,7 @@ export interface BrokerAdminServiceDefinition extends grpc.ServiceDefinition {
   DeleteDestination: MethodDefinition<_crdr_broker_v1_DeleteDestinationRequest, _crdr_broker_v1_DeleteDestinationResponse, _crdr_broker_v1_DeleteDestinationRequest__Output, _crdr_broker_v1_DeleteDestinationResponse__Output>
   DeleteUser: MethodDefinition<_crdr_broker_v1_DeleteUserRequest, _crdr_broker_v1_DeleteUserResponse, _crdr_broker_v1_DeleteUserRequest__Output, _crdr_broker_v1_DeleteUserResponse__Output>
   GetRole: MethodDefinition<_crdr_broker_v1_GetRoleRequest, _crdr_broker_v1_GetRoleResponse, _crdr_broker_v1_GetRoleRequest__Output, _crdr_broker_v1_GetRoleResponse__Output>
+  GetStateDigest: MethodDefinition<_crdr_broker_v1_GetStateDigestRequest, _crdr_broker_v1_GetStateDigestResponse, _crdr_broker_v1_GetStateDigestRequest__Output, _crdr_broker_v1_GetStateDigestResponse__Output>
   GetStats: MethodDefinition<_crdr_broker_v1_GetStatsRequest, _crdr_broker_v1_GetStatsResponse, _crdr_broker_v1_GetStatsRequest__Output, _crdr_broker_v1_GetStatsResponse__Output>
   ListDestinations: MethodDefinition<_crdr_broker_v1_ListDestinationsRequest, _crdr_broker_v1_ListDestinationsResponse, _crdr_broker_v1_ListDestinationsRequest__Output, _crdr_broker_v1_ListDestinationsResponse__Output>
   ListUsers: MethodDefinition<_crdr_broker_v1_ListUsersRequest, _crdr_broker_v1_ListUsersResponse, _crdr_broker_v1_ListUsersRequest__Output, _crdr_broker_v1_ListUsersResponse__Output>

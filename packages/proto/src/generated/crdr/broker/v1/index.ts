@@ -27,6 +27,8 @@ export * from './DestinationInfo.js';
 export * from './DestinationType.js';
 export * from './GetRoleRequest.js';
 export * from './GetRoleResponse.js';
+export * from './GetStateDigestRequest.js';
+export * from './GetStateDigestResponse.js';
 export * from './GetStatsRequest.js';
 export * from './GetStatsResponse.js';
 export * from './ListDestinationsRequest.js';
