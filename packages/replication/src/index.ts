@@ -16,3 +16,9 @@ export {
   replicationStreamName,
   replicationSubject,
 } from './naming.js';
+export {
+  ensureReplicationConsumer,
+  isConsumerNotFound,
+  replicationConsumerConfig,
+  type ReplicationConsumerOptions,
+} from './consumer.js';

@@ -1,5 +1,3 @@
-import { NodeSDK } from '@opentelemetry/sdk-node';
-
 export interface TelemetryOptions {
   readonly serviceName: string;
   /** The environment to read the standard OTEL_* variables from. */
@@ -16,7 +14,7 @@ export interface Telemetry {
  * (OTEL_TRACES_EXPORTER, or an OTLP endpoint). With none configured, nothing is started,
  * nothing is exported and nothing complains; spans are then no-ops.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const { env } = options;
   const exporter = env['OTEL_TRACES_EXPORTER'];
   const endpoint = env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
@@ -25,6 +23,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     return { enabled: false, shutdown: () => Promise.resolve() };
   }
   process.env['OTEL_SERVICE_NAME'] ??= options.serviceName;
+  // Loaded only when asked for: the SDK costs tens of megabytes of memory that a process
+  // exporting nothing should not pay.
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({ serviceName: options.serviceName });
   sdk.start();
   return { enabled: true, shutdown: () => sdk.shutdown() };

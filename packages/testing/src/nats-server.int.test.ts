@@ -135,3 +135,35 @@ describe('startNatsServer JetStream store', () => {
     expect(server.logs()).toContain('Server is ready');
   });
 });
+
+describe('startNatsServer accounts passthrough', () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer({
+      accounts: {
+        REGION_A: { jetstream: 'enabled', users: [{ user: 'broker', password: 'pw' }] },
+        OTHER: { users: [{ user: 'other', password: 'pw' }] },
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  it('gives JetStream to the accounts that enable it, and keeps accounts apart', async () => {
+    const broker = await connect({ servers: server.url, user: 'broker', pass: 'pw', ...quick });
+    const other = await connect({ servers: server.url, user: 'other', pass: 'pw', ...quick });
+    try {
+      const jsm = await broker.jetstreamManager();
+      await jsm.streams.add({ name: 'LOG', subjects: ['log.>'] });
+      await expect(other.jetstreamManager()).rejects.toThrow();
+      const seen = other.subscribe('log.>', { max: 1 });
+      await other.flush();
+      await broker.jetstream().publish('log.1', 'x');
+      await other.flush();
+      expect(seen.getReceived()).toBe(0);
+    } finally {
+      await Promise.all([broker.close(), other.close()]);
+    }
+  });
+});

@@ -127,8 +127,15 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     started.stdout.on('data', appendLog);
     started.stderr.on('data', appendLog);
     started.once('exit', () => liveServers.delete(started));
+    let spawnError: Error | undefined;
+    started.once('error', (error) => (spawnError = error)); // e.g. ENOENT: no such binary
     try {
-      return await waitForPorts(started, portsDir, options.readyTimeoutMs ?? 15_000);
+      return await waitForPorts(
+        started,
+        () => spawnError,
+        portsDir,
+        options.readyTimeoutMs ?? 15_000,
+      );
     } catch (error) {
       await signalAndWait(started, 'SIGKILL');
       throw new Error(`nats-server did not start: ${String(error)}\n${logs.slice(-4000)}`, {
@@ -141,7 +148,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     configPath,
     config(options.port ?? -1, options.monitorPort === 0 ? -1 : options.monitorPort),
   );
-  const ports = await launch();
+  const ports = await launch().catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   // Pin what the server chose, so that a restart comes back on the same address.
   await writeFile(configPath, config(ports.client, ports.monitor));
 
@@ -180,10 +190,17 @@ interface Ports {
   readonly monitor: number | undefined;
 }
 
-async function waitForPorts(child: ChildProcess, portsDir: string, timeoutMs: number) {
+async function waitForPorts(
+  child: ChildProcess,
+  spawnError: () => Error | undefined,
+  portsDir: string,
+  timeoutMs: number,
+): Promise<Ports> {
   const deadline = Date.now() + timeoutMs;
   const suffix = `_${child.pid}.ports`;
   for (;;) {
+    const error = spawnError();
+    if (error !== undefined) throw error;
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`exited with ${child.exitCode ?? child.signalCode}`);
     const name = (await readdir(portsDir)).find((file) => file.endsWith(suffix));

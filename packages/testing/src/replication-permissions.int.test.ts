@@ -1,10 +1,10 @@
 import {
   AckPolicy,
   ErrorCode,
+  Events,
   connect,
   type JsMsg,
   type NatsConnection,
-  type NatsError,
   type Status,
 } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,7 +142,7 @@ describe('replicationUserPermissions', () => {
       if (m.seq === EVENTS) break;
     }
     await waitFor(async () => (await ackFloor(CONSUMER)) === EVENTS, 'every event acked');
-    expect(statuses.filter((s) => s.type === 'error')).toEqual([]);
+    expect(statuses.filter((s) => s.type === Events.Error)).toEqual([]);
   });
 
   it('works with a private inbox prefix, which keeps it out of other users’ replies', async () => {

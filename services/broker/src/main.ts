@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const telemetry = startTelemetry({ serviceName: 'broker', env });
+  const telemetry = await startTelemetry({ serviceName: 'broker', env });
   const log = createLogger({
     service: 'broker',
     level: config.LOG_LEVEL,
