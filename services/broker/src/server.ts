@@ -103,6 +103,14 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       relay?.kick();
     },
     onEventsCommitted: () => relay?.kick(),
+    relay: () =>
+      relay === undefined
+        ? undefined
+        : {
+            publishedSeq: relay.status.publishedSeq,
+            connected: relay.status.connected,
+            replicas: relay.replicas,
+          },
     guard: (trx) => lease.assertHeld(trx),
     fence: () =>
       lease.token === undefined

@@ -24,6 +24,8 @@ import type { DeleteUserRequest as _crdr_broker_v1_DeleteUserRequest, DeleteUser
 import type { DeleteUserResponse as _crdr_broker_v1_DeleteUserResponse, DeleteUserResponse__Output as _crdr_broker_v1_DeleteUserResponse__Output } from './crdr/broker/v1/DeleteUserResponse.js';
 import type { Delivery as _crdr_broker_v1_Delivery, Delivery__Output as _crdr_broker_v1_Delivery__Output } from './crdr/broker/v1/Delivery.js';
 import type { DestinationInfo as _crdr_broker_v1_DestinationInfo, DestinationInfo__Output as _crdr_broker_v1_DestinationInfo__Output } from './crdr/broker/v1/DestinationInfo.js';
+import type { GetReplicationStatusRequest as _crdr_broker_v1_GetReplicationStatusRequest, GetReplicationStatusRequest__Output as _crdr_broker_v1_GetReplicationStatusRequest__Output } from './crdr/broker/v1/GetReplicationStatusRequest.js';
+import type { GetReplicationStatusResponse as _crdr_broker_v1_GetReplicationStatusResponse, GetReplicationStatusResponse__Output as _crdr_broker_v1_GetReplicationStatusResponse__Output } from './crdr/broker/v1/GetReplicationStatusResponse.js';
 import type { GetRoleRequest as _crdr_broker_v1_GetRoleRequest, GetRoleRequest__Output as _crdr_broker_v1_GetRoleRequest__Output } from './crdr/broker/v1/GetRoleRequest.js';
 import type { GetRoleResponse as _crdr_broker_v1_GetRoleResponse, GetRoleResponse__Output as _crdr_broker_v1_GetRoleResponse__Output } from './crdr/broker/v1/GetRoleResponse.js';
 import type { GetStateDigestRequest as _crdr_broker_v1_GetStateDigestRequest, GetStateDigestRequest__Output as _crdr_broker_v1_GetStateDigestRequest__Output } from './crdr/broker/v1/GetStateDigestRequest.js';
@@ -39,6 +41,7 @@ import type { NackResponse as _crdr_broker_v1_NackResponse, NackResponse__Output
 import type { PurgeDestinationRequest as _crdr_broker_v1_PurgeDestinationRequest, PurgeDestinationRequest__Output as _crdr_broker_v1_PurgeDestinationRequest__Output } from './crdr/broker/v1/PurgeDestinationRequest.js';
 import type { PurgeDestinationResponse as _crdr_broker_v1_PurgeDestinationResponse, PurgeDestinationResponse__Output as _crdr_broker_v1_PurgeDestinationResponse__Output } from './crdr/broker/v1/PurgeDestinationResponse.js';
 import type { ReceiveRequest as _crdr_broker_v1_ReceiveRequest, ReceiveRequest__Output as _crdr_broker_v1_ReceiveRequest__Output } from './crdr/broker/v1/ReceiveRequest.js';
+import type { ReplicaAcknowledgement as _crdr_broker_v1_ReplicaAcknowledgement, ReplicaAcknowledgement__Output as _crdr_broker_v1_ReplicaAcknowledgement__Output } from './crdr/broker/v1/ReplicaAcknowledgement.js';
 import type { SendRequest as _crdr_broker_v1_SendRequest, SendRequest__Output as _crdr_broker_v1_SendRequest__Output } from './crdr/broker/v1/SendRequest.js';
 import type { SendResponse as _crdr_broker_v1_SendResponse, SendResponse__Output as _crdr_broker_v1_SendResponse__Output } from './crdr/broker/v1/SendResponse.js';
 import type { SendStreamResponse as _crdr_broker_v1_SendStreamResponse, SendStreamResponse__Output as _crdr_broker_v1_SendStreamResponse__Output } from './crdr/broker/v1/SendStreamResponse.js';
@@ -84,6 +87,8 @@ export interface ProtoGrpcType {
         Delivery: MessageTypeDefinition<_crdr_broker_v1_Delivery, _crdr_broker_v1_Delivery__Output>
         DestinationInfo: MessageTypeDefinition<_crdr_broker_v1_DestinationInfo, _crdr_broker_v1_DestinationInfo__Output>
         DestinationType: EnumTypeDefinition
+        GetReplicationStatusRequest: MessageTypeDefinition<_crdr_broker_v1_GetReplicationStatusRequest, _crdr_broker_v1_GetReplicationStatusRequest__Output>
+        GetReplicationStatusResponse: MessageTypeDefinition<_crdr_broker_v1_GetReplicationStatusResponse, _crdr_broker_v1_GetReplicationStatusResponse__Output>
         GetRoleRequest: MessageTypeDefinition<_crdr_broker_v1_GetRoleRequest, _crdr_broker_v1_GetRoleRequest__Output>
         GetRoleResponse: MessageTypeDefinition<_crdr_broker_v1_GetRoleResponse, _crdr_broker_v1_GetRoleResponse__Output>
         GetStateDigestRequest: MessageTypeDefinition<_crdr_broker_v1_GetStateDigestRequest, _crdr_broker_v1_GetStateDigestRequest__Output>
@@ -99,6 +104,7 @@ export interface ProtoGrpcType {
         PurgeDestinationRequest: MessageTypeDefinition<_crdr_broker_v1_PurgeDestinationRequest, _crdr_broker_v1_PurgeDestinationRequest__Output>
         PurgeDestinationResponse: MessageTypeDefinition<_crdr_broker_v1_PurgeDestinationResponse, _crdr_broker_v1_PurgeDestinationResponse__Output>
         ReceiveRequest: MessageTypeDefinition<_crdr_broker_v1_ReceiveRequest, _crdr_broker_v1_ReceiveRequest__Output>
+        ReplicaAcknowledgement: MessageTypeDefinition<_crdr_broker_v1_ReplicaAcknowledgement, _crdr_broker_v1_ReplicaAcknowledgement__Output>
         SendRequest: MessageTypeDefinition<_crdr_broker_v1_SendRequest, _crdr_broker_v1_SendRequest__Output>
         SendResponse: MessageTypeDefinition<_crdr_broker_v1_SendResponse, _crdr_broker_v1_SendResponse__Output>
         SendStreamResponse: MessageTypeDefinition<_crdr_broker_v1_SendStreamResponse, _crdr_broker_v1_SendStreamResponse__Output>

@@ -22,6 +22,7 @@ import type {
   Delivery,
   DestinationInfo,
   Principal,
+  RelayView,
   RoleState,
   SessionOptions,
   SetRoleRequest,
@@ -70,6 +71,8 @@ export interface BrokerEngineOptions {
   readonly onServingChange?: (serving: boolean) => void;
   /** Told after a commit that wrote replication events (the relay's cue). */
   readonly onEventsCommitted?: (lastSeq: bigint) => void;
+  /** The relay's view of the log, when this process runs one. */
+  readonly relay?: () => RelayView | undefined;
 }
 
 export interface BrokerRuntime {
@@ -115,6 +118,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     schedule: (request, messageId) => scheduler.schedule(request, messageId),
   });
   let sweep: NodeJS.Timeout | undefined;
+  let lastWritten: { seq: bigint; createdAtMs: number } = { seq: 0n, createdAtMs: 0 };
   let transition: Promise<void> = Promise.resolve();
 
   const serialize = (work: () => Promise<void>): Promise<void> => {
@@ -388,6 +392,18 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     deleteUser: (username) => users.delete(username),
     listUsers: () => users.list(),
     stateDigest: () => computeStateDigest(db),
+    replicationStatus() {
+      const relay = options.relay?.();
+      const lastSeq = core.writer?.lastEventSeq ?? lastWritten.seq;
+      return {
+        role: roleState(),
+        lastSeq,
+        lastCreatedAtMs: lastWritten.seq === lastSeq ? lastWritten.createdAtMs : 0,
+        publishedSeq: relay?.publishedSeq ?? 0n,
+        relayConnected: relay?.connected ?? false,
+        replicas: relay?.replicas ?? [],
+      };
+    },
   };
 
   const engine: BrokerEngine = {

@@ -174,6 +174,32 @@ export interface BrokerAdmin {
   listUsers(): Promise<readonly UserInfo[]>;
   /** A digest of the durable state from one snapshot; works on a replica too. */
   stateDigest(): Promise<StateDigestInfo>;
+  /** The primary's side of its replication log. */
+  replicationStatus(): ReplicationStatusInfo;
+}
+
+export interface ReplicaAcknowledgementInfo {
+  readonly consumer: string;
+  readonly acknowledgedSeq: bigint;
+  readonly acknowledgedCreatedAtMs: number;
+  readonly acknowledgedAtMs: number;
+  readonly pending: number;
+}
+
+export interface ReplicationStatusInfo {
+  readonly role: RoleState;
+  readonly lastSeq: bigint;
+  readonly lastCreatedAtMs: number;
+  readonly publishedSeq: bigint;
+  readonly relayConnected: boolean;
+  readonly replicas: readonly ReplicaAcknowledgementInfo[];
+}
+
+/** What the relay reports to the engine. */
+export interface RelayView {
+  readonly publishedSeq: bigint;
+  readonly connected: boolean;
+  readonly replicas: readonly ReplicaAcknowledgementInfo[];
 }
 
 export interface StateDigestInfo {

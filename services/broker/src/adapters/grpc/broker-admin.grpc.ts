@@ -94,6 +94,25 @@ export function createBrokerAdminServiceHandlers(
       const users = await admin.listUsers();
       return { users: users.map(toProtoUser) };
     }),
+    GetReplicationStatus: adminCall(() => {
+      const r = admin.replicationStatus();
+      return Promise.resolve({
+        role: r.role.role,
+        dataReplicationMode: r.role.dataReplicationMode,
+        epoch: r.role.epoch.toString(),
+        lastSequence: r.lastSeq.toString(),
+        lastCreatedAtMs: String(r.lastCreatedAtMs),
+        publishedSequence: r.publishedSeq.toString(),
+        relayConnected: r.relayConnected,
+        replicas: r.replicas.map((a) => ({
+          consumer: a.consumer,
+          acknowledgedSequence: a.acknowledgedSeq.toString(),
+          acknowledgedCreatedAtMs: String(a.acknowledgedCreatedAtMs),
+          acknowledgedAtMs: String(a.acknowledgedAtMs),
+          pendingCount: String(a.pending),
+        })),
+      });
+    }),
     GetStateDigest: adminCall(async () => {
       const d = await admin.stateDigest();
       return {

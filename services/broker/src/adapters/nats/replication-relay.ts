@@ -40,14 +40,25 @@ export interface RelayStatus {
   readonly publishedAtMs: number;
 }
 
+/** One replica's acknowledgement of the log, as seen from the primary. */
+export interface ReplicaAcknowledgement {
+  readonly consumer: string;
+  readonly acknowledgedSeq: bigint;
+  /** TC of the acknowledged event (0 when not known here). */
+  readonly acknowledgedCreatedAtMs: number;
+  /** TA: when this relay saw the acknowledgement advance to it. */
+  readonly acknowledgedAtMs: number;
+  readonly pending: number;
+}
+
 export interface ReplicationRelay {
   start(): void;
+  /** What each replica's consumer has acknowledged, refreshed about every half second. */
+  readonly replicas: readonly ReplicaAcknowledgement[];
   /** New events committed: publish them now. */
   kick(): void;
   stop(): Promise<void>;
   readonly status: RelayStatus;
-  /** The stream's consumer state, for TA and QueueSize (undefined when unknown). */
-  consumers(): Promise<ReadonlyArray<{ name: string; ackFloorSeq: bigint; pending: number }>>;
 }
 
 /**
@@ -72,6 +83,40 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   let status: RelayStatus = { connected: false, publishedSeq: 0n, publishedAtMs: 0 };
   /** Stream sequence minus event sequence, once known. */
   let streamOffset = 0n;
+  // TC of recently published events, to pair with the acknowledgements that follow.
+  const createdAt = new Map<bigint, number>();
+  let replicas: ReplicaAcknowledgement[] = [];
+  let lastAckPollMs = 0;
+
+  async function pollAcknowledgements(manager: JetStreamManager): Promise<void> {
+    const now = Date.now();
+    if (now - lastAckPollMs < 500) return;
+    lastAckPollMs = now;
+    const next: ReplicaAcknowledgement[] = [];
+    for await (const consumer of manager.consumers.list(stream)) {
+      const acknowledgedSeq = BigInt(consumer.ack_floor.stream_seq) - streamOffset;
+      const previous = replicas.find((r) => r.consumer === consumer.name);
+      const advanced = previous === undefined || previous.acknowledgedSeq !== acknowledgedSeq;
+      next.push({
+        consumer: consumer.name,
+        acknowledgedSeq,
+        acknowledgedCreatedAtMs:
+          createdAt.get(acknowledgedSeq) ?? previous?.acknowledgedCreatedAtMs ?? 0,
+        acknowledgedAtMs: advanced ? now : previous.acknowledgedAtMs,
+        pending: consumer.num_pending + consumer.num_ack_pending,
+      });
+    }
+    replicas = next;
+    // Forget TCs no replica still needs.
+    const floor = next.reduce(
+      (min, r) => (r.acknowledgedSeq < min ? r.acknowledgedSeq : min),
+      status.publishedSeq,
+    );
+    for (const seq of createdAt.keys()) {
+      if (seq < floor) createdAt.delete(seq);
+      else break;
+    }
+  }
 
   const waitForWork = async (): Promise<void> => {
     if (kicked) {
@@ -157,7 +202,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
             : position.lastEventSeq;
         const rows = await db
           .selectFrom('replication_events')
-          .select(['seq', 'payload'])
+          .select(['seq', 'created_at_ms', 'payload'])
           .where('seq', '>', published)
           .orderBy('seq')
           .limit(batchSize)
@@ -178,6 +223,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
               throw r.reason;
             }
             published = rows[i]!.seq;
+            if (createdAt.size < 200_000) createdAt.set(published, Number(rows[i]!.created_at_ms));
           }
           position = { lastEventSeq: published, offset };
         }
@@ -194,6 +240,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           );
           status = { connected: true, publishedSeq: published, publishedAtMs: at };
         }
+        await pollAcknowledgements(manager);
         backoffMs = 200;
         if (rows.length < batchSize) await waitForWork();
       } catch (error) {
@@ -225,17 +272,8 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
     get status() {
       return status;
     },
-    async consumers() {
-      if (jsm === undefined) return [];
-      const out: Array<{ name: string; ackFloorSeq: bigint; pending: number }> = [];
-      for await (const consumer of jsm.consumers.list(stream)) {
-        out.push({
-          name: consumer.name,
-          ackFloorSeq: BigInt(consumer.ack_floor.stream_seq) - streamOffset,
-          pending: consumer.num_pending + consumer.num_ack_pending,
-        });
-      }
-      return out;
+    get replicas() {
+      return replicas;
     },
   };
 }

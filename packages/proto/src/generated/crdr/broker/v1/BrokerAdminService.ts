@@ -13,6 +13,8 @@ import type { DeleteDestinationRequest as _crdr_broker_v1_DeleteDestinationReque
 import type { DeleteDestinationResponse as _crdr_broker_v1_DeleteDestinationResponse, DeleteDestinationResponse__Output as _crdr_broker_v1_DeleteDestinationResponse__Output } from '../../../crdr/broker/v1/DeleteDestinationResponse.js';
 import type { DeleteUserRequest as _crdr_broker_v1_DeleteUserRequest, DeleteUserRequest__Output as _crdr_broker_v1_DeleteUserRequest__Output } from '../../../crdr/broker/v1/DeleteUserRequest.js';
 import type { DeleteUserResponse as _crdr_broker_v1_DeleteUserResponse, DeleteUserResponse__Output as _crdr_broker_v1_DeleteUserResponse__Output } from '../../../crdr/broker/v1/DeleteUserResponse.js';
+import type { GetReplicationStatusRequest as _crdr_broker_v1_GetReplicationStatusRequest, GetReplicationStatusRequest__Output as _crdr_broker_v1_GetReplicationStatusRequest__Output } from '../../../crdr/broker/v1/GetReplicationStatusRequest.js';
+import type { GetReplicationStatusResponse as _crdr_broker_v1_GetReplicationStatusResponse, GetReplicationStatusResponse__Output as _crdr_broker_v1_GetReplicationStatusResponse__Output } from '../../../crdr/broker/v1/GetReplicationStatusResponse.js';
 import type { GetRoleRequest as _crdr_broker_v1_GetRoleRequest, GetRoleRequest__Output as _crdr_broker_v1_GetRoleRequest__Output } from '../../../crdr/broker/v1/GetRoleRequest.js';
 import type { GetRoleResponse as _crdr_broker_v1_GetRoleResponse, GetRoleResponse__Output as _crdr_broker_v1_GetRoleResponse__Output } from '../../../crdr/broker/v1/GetRoleResponse.js';
 import type { GetStateDigestRequest as _crdr_broker_v1_GetStateDigestRequest, GetStateDigestRequest__Output as _crdr_broker_v1_GetStateDigestRequest__Output } from '../../../crdr/broker/v1/GetStateDigestRequest.js';
@@ -78,6 +80,23 @@ export interface BrokerAdminServiceClient extends grpc.Client {
   deleteUser(argument: _crdr_broker_v1_DeleteUserRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_DeleteUserResponse__Output>): grpc.ClientUnaryCall;
   deleteUser(argument: _crdr_broker_v1_DeleteUserRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_DeleteUserResponse__Output>): grpc.ClientUnaryCall;
   deleteUser(argument: _crdr_broker_v1_DeleteUserRequest, callback: grpc.requestCallback<_crdr_broker_v1_DeleteUserResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * (TC), published, and acknowledged back by each replica's consumer (TA).
+   */
+  GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * (TC), published, and acknowledged back by each replica's consumer (TA).
+   */
+  getReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  getReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  getReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
+  getReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
   
   GetRole(argument: _crdr_broker_v1_GetRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetRoleResponse__Output>): grpc.ClientUnaryCall;
   GetRole(argument: _crdr_broker_v1_GetRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_GetRoleResponse__Output>): grpc.ClientUnaryCall;
@@ -183,6 +202,12 @@ export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplement
   
   DeleteUser: grpc.handleUnaryCall<_crdr_broker_v1_DeleteUserRequest__Output, _crdr_broker_v1_DeleteUserResponse>;
   
+  /**
+   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * (TC), published, and acknowledged back by each replica's consumer (TA).
+   */
+  GetReplicationStatus: grpc.handleUnaryCall<_crdr_broker_v1_GetReplicationStatusRequest__Output, _crdr_broker_v1_GetReplicationStatusResponse>;
+  
   GetRole: grpc.handleUnaryCall<_crdr_broker_v1_GetRoleRequest__Output, _crdr_broker_v1_GetRoleResponse>;
   
   /**
@@ -215,6 +240,7 @@ export interface BrokerAdminServiceDefinition extends grpc.ServiceDefinition {
   CreateUser: MethodDefinition<_crdr_broker_v1_CreateUserRequest, _crdr_broker_v1_CreateUserResponse, _crdr_broker_v1_CreateUserRequest__Output, _crdr_broker_v1_CreateUserResponse__Output>
   DeleteDestination: MethodDefinition<_crdr_broker_v1_DeleteDestinationRequest, _crdr_broker_v1_DeleteDestinationResponse, _crdr_broker_v1_DeleteDestinationRequest__Output, _crdr_broker_v1_DeleteDestinationResponse__Output>
   DeleteUser: MethodDefinition<_crdr_broker_v1_DeleteUserRequest, _crdr_broker_v1_DeleteUserResponse, _crdr_broker_v1_DeleteUserRequest__Output, _crdr_broker_v1_DeleteUserResponse__Output>
+  GetReplicationStatus: MethodDefinition<_crdr_broker_v1_GetReplicationStatusRequest, _crdr_broker_v1_GetReplicationStatusResponse, _crdr_broker_v1_GetReplicationStatusRequest__Output, _crdr_broker_v1_GetReplicationStatusResponse__Output>
   GetRole: MethodDefinition<_crdr_broker_v1_GetRoleRequest, _crdr_broker_v1_GetRoleResponse, _crdr_broker_v1_GetRoleRequest__Output, _crdr_broker_v1_GetRoleResponse__Output>
   GetStateDigest: MethodDefinition<_crdr_broker_v1_GetStateDigestRequest, _crdr_broker_v1_GetStateDigestResponse, _crdr_broker_v1_GetStateDigestRequest__Output, _crdr_broker_v1_GetStateDigestResponse__Output>
   GetStats: MethodDefinition<_crdr_broker_v1_GetStatsRequest, _crdr_broker_v1_GetStatsResponse, _crdr_broker_v1_GetStatsRequest__Output, _crdr_broker_v1_GetStatsResponse__Output>
