@@ -117,6 +117,7 @@ export interface ReplicationEventTable {
 export interface ReplicationLogTable {
   id: ColumnType<number, number | undefined, never>;
   last_seq: bigint;
+  generation: bigint;
 }
 
 export interface ReplicationPublishedTable {

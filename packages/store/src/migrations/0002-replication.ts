@@ -14,7 +14,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- last one published (by the relay), in two rows so the two never wait on each other's lock.
     CREATE TABLE replication_log (
       id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
-      last_seq bigint NOT NULL DEFAULT 0
+      last_seq bigint NOT NULL DEFAULT 0,
+      -- Grows each time replication is turned on: a new log, from sequence 1, starting with a
+      -- snapshot of the store. The relay recreates the stream when it meets a new generation.
+      generation bigint NOT NULL DEFAULT 0
     );
     INSERT INTO replication_log (id) VALUES (1);
     CREATE TABLE replication_published (

@@ -14,6 +14,7 @@ import {
 } from '../adapters/pg/broker-state.repository.js';
 import { validateDestinationName } from '../domain/destination.js';
 import { computeStateDigest } from '../adapters/pg/state-digest.js';
+import { writeLogSnapshot } from '../adapters/pg/log-snapshot.js';
 import type {
   BrokerAdmin,
   BrokerEngine,
@@ -140,9 +141,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
           ? { brokerId: meta.broker_id, epoch: meta.epoch }
           : undefined;
       },
-      ...(options.onEventsCommitted === undefined
-        ? {}
-        : { onEventsCommitted: options.onEventsCommitted }),
+      onEventsCommitted: (seq) => {
+        lastWritten = { seq, createdAtMs: now() };
+        options.onEventsCommitted?.(seq);
+      },
       ...(options.guard === undefined ? {} : { guard: options.guard }),
       ...(options.fence === undefined ? {} : { fence: options.fence }),
     });
@@ -371,10 +373,29 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
           const { id: _id, ...meta } = updated;
           return meta;
         };
-        // While serving, the change is serialized behind every pending write.
+        const turningOn =
+          request.role === 'PRIMARY' &&
+          request.dataReplicationMode === 'CRDR' &&
+          core.meta?.data_replication_mode !== 'CRDR';
+        // While serving, the change is serialized behind every pending write; turning
+        // replication on starts a new log whose first events are a snapshot of the store.
         next =
           core.writer !== undefined
-            ? await core.writer.run((trx) => change(trx))
+            ? await core.writer.run(
+                async (trx, _nextSeq, emit, flushEvents) => {
+                  const meta = await change(trx);
+                  if (turningOn) {
+                    const copied = await writeLogSnapshot(trx, emit, flushEvents);
+                    log.info(
+                      { messages: copied },
+                      'replication log started with a snapshot of the store',
+                    );
+                  }
+                  return meta;
+                },
+                undefined,
+                turningOn ? { newLog: { brokerId: options.brokerId, epoch: request.epoch } } : {},
+              )
             : await db.transaction().execute(change);
         const before = core.meta!;
         core.meta = next;

@@ -83,6 +83,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   let status: RelayStatus = { connected: false, publishedSeq: 0n, publishedAtMs: 0 };
   /** Stream sequence minus event sequence, once known. */
   let streamOffset = 0n;
+  let streamGeneration: bigint | undefined;
   // TC of recently published events, to pair with the acknowledgements that follow.
   const createdAt = new Map<bigint, number>();
   let replicas: ReplicaAcknowledgement[] = [];
@@ -143,25 +144,39 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         name: `relay-${brokerId}`,
       });
       jsm = await nc.jetstreamManager();
-      await ensureStream(jsm);
+      streamGeneration = undefined;
     }
     return { js: nc.jetstream(), jsm: jsm! };
   }
 
-  async function ensureStream(manager: JetStreamManager): Promise<void> {
-    try {
-      await manager.streams.info(stream);
-    } catch {
+  /**
+   * Makes sure the stream is the one of the log's current generation: turning replication on
+   * again starts a new log from sequence 1, so an older generation's stream is replaced.
+   */
+  async function ensureStream(manager: JetStreamManager, generation: bigint): Promise<void> {
+    if (streamGeneration === generation) return;
+    const description = `crdr replication log of broker ${brokerId}, generation ${generation}`;
+    const existing = await manager.streams.info(stream).catch(() => undefined);
+    if (existing !== undefined && existing.config.description !== description) {
+      await manager.streams.delete(stream);
+      log.info(
+        { stream, generation: String(generation) },
+        'replication stream of an older log removed',
+      );
+    }
+    if (existing === undefined || existing.config.description !== description) {
       await manager.streams.add({
         name: stream,
+        description,
         subjects: [subject],
         storage: StorageType.File,
         retention: RetentionPolicy.Limits,
         duplicate_window: nanos(120_000),
         max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3600 * 1000),
       });
-      log.info({ stream, subject }, 'replication stream created');
+      log.info({ stream, subject, generation: String(generation) }, 'replication stream created');
     }
+    streamGeneration = generation;
   }
 
   /**
@@ -191,6 +206,12 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       try {
         const { js, jsm: manager } = await ensureConnected();
         status = { ...status, connected: true };
+        const { generation } = await db
+          .selectFrom('replication_log')
+          .select('generation')
+          .executeTakeFirstOrThrow();
+        if (generation !== streamGeneration) position = undefined;
+        await ensureStream(manager, generation);
         position ??= await streamPosition(manager);
         const recorded = await db
           .selectFrom('replication_published')

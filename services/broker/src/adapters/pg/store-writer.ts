@@ -117,6 +117,14 @@ export interface StoreWriterOptions {
   readonly now?: () => number;
 }
 
+export interface RunOptions {
+  /**
+   * Starts a new replication log in this run: sequences restart at 1 and the events emitted
+   * go to this target, whatever the current one is (replication being turned on).
+   */
+  readonly newLog?: ReplicationTarget;
+}
+
 export interface StoreWriter {
   write(batch: WriteBatch): Promise<void>;
   /**
@@ -128,8 +136,11 @@ export interface StoreWriter {
       trx: Transaction<Database>,
       nextSeq: () => bigint,
       emit: (change: ReplicatedChange) => void,
+      /** Writes the events emitted so far now, so a long run does not hold them all. */
+      flushEvents: () => Promise<void>,
     ) => Promise<T>,
     apply?: (result: T) => void,
+    runOptions?: RunOptions,
   ): Promise<T>;
   /** The highest seq handed out so far. */
   readonly lastSeq: bigint;
@@ -242,7 +253,7 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
         kick();
       });
     },
-    run(work, apply) {
+    run(work, apply, runOptions = {}) {
       if (closed) return Promise.reject(new Error('store writer is closed'));
       return new Promise((resolve, reject) => {
         queue.push({
@@ -253,10 +264,16 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
             try {
               result = await db.transaction().execute(async (trx) => {
                 if (guard !== undefined) await guard(trx);
-                const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
-                const value = await work(trx, nextSeq, (change) => events.add(change));
-                const write = events.statement(sql`true`);
-                if (write !== undefined) await sql`WITH ${write} SELECT 1`.execute(trx);
+                if (runOptions.newLog !== undefined) lastEventSeq = 0n;
+                const target = runOptions.newLog ?? options.replication?.();
+                let events = new EventLog(target, () => ++lastEventSeq, now());
+                const flushEvents = async (): Promise<void> => {
+                  const write = events.statement(sql`true`);
+                  if (write !== undefined) await sql`WITH ${write} SELECT 1`.execute(trx);
+                  events = new EventLog(target, () => ++lastEventSeq, now());
+                };
+                const value = await work(trx, nextSeq, (change) => events.add(change), flushEvents);
+                await flushEvents();
                 return value;
               });
             } catch (error) {

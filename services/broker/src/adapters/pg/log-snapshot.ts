@@ -1,0 +1,113 @@
+import { sql, type Database, type Transaction } from '@crdr/store';
+import type { ReplicatedChange } from './store-writer.js';
+
+const messagesPerEvent = 500;
+
+/**
+ * Starts a new replication log with the store's whole state, for a replica that starts empty:
+ * runs inside the store writer's serialized transaction that turns replication on, so the
+ * snapshot is exactly the state before the log's first live event, and the live events follow
+ * it in the same sequence with no gap and no overlap. Returns the number of messages copied.
+ */
+export async function writeLogSnapshot(
+  trx: Transaction<Database>,
+  emit: (change: ReplicatedChange) => void,
+  flushEvents: () => Promise<void>,
+): Promise<number> {
+  await sql`UPDATE replication_log SET last_seq = 0, generation = generation + 1`.execute(trx);
+  await sql`UPDATE replication_published SET published_seq = 0, published_at_ms = 0`.execute(trx);
+  await sql`DELETE FROM replication_events`.execute(trx);
+
+  const destinations = await trx.selectFrom('destinations').selectAll().orderBy('id').execute();
+  const stores = await trx.selectFrom('stores').selectAll().orderBy('id').execute();
+  for (const d of destinations) {
+    const queue = stores.find((s) => s.destination_id === d.id && s.kind === 'queue');
+    emit({
+      destinationCreated: {
+        destinationId: d.id,
+        kind: d.kind,
+        name: d.name,
+        createdAtMs: d.created_at_ms.toString(),
+        ...(queue === undefined ? {} : { queueStoreId: queue.id }),
+      },
+    });
+  }
+  for (const s of stores) {
+    if (s.kind !== 'durable') continue;
+    emit({
+      durableSubscriptionAdded: {
+        storeId: s.id,
+        destinationId: s.destination_id,
+        clientId: s.client_id ?? '',
+        subscriptionName: s.subscription_name ?? '',
+        createdAtMs: s.created_at_ms.toString(),
+      },
+    });
+  }
+  const users = await trx.selectFrom('users').selectAll().orderBy('username').execute();
+  if (users.length > 0) {
+    emit({
+      usersChanged: {
+        upserted: users.map((u) => ({
+          username: u.username,
+          passwordHash: u.password_hash,
+          groups: u.groups,
+          consoleAccess: u.console_access,
+          replicationUser: u.replication_user,
+          createdAtMs: u.created_at_ms.toString(),
+        })),
+      },
+    });
+  }
+  await flushEvents();
+
+  let copied = 0;
+  let after = { store: -1, priority: -1, seq: -1n };
+  for (;;) {
+    const rows = await sql<{
+      store_id: number;
+      priority: number;
+      seq: bigint;
+      message_id: string;
+      destination: string;
+      headers: Record<string, string>;
+      body: Buffer;
+      expires_at_ms: bigint | null;
+      enqueued_at_ms: bigint;
+      redelivery_count: number;
+    }>`
+      SELECT * FROM messages
+      WHERE (store_id, priority, seq) > (${after.store}, ${after.priority}, ${after.seq.toString()}::int8)
+      ORDER BY store_id, priority, seq LIMIT ${messagesPerEvent}`.execute(trx);
+    if (rows.rows.length === 0) break;
+    emit({
+      messageSent: {
+        rows: rows.rows.map((m) => ({
+          storeId: m.store_id,
+          priority: m.priority,
+          seq: m.seq.toString(),
+          messageId: m.message_id,
+          destination: m.destination,
+          headers: m.headers,
+          body: m.body,
+          expiresAtMs: (m.expires_at_ms ?? 0n).toString(),
+          enqueuedAtMs: m.enqueued_at_ms.toString(),
+          redeliveryCount: m.redelivery_count,
+        })),
+      },
+    });
+    await flushEvents();
+    copied += rows.rows.length;
+    const last = rows.rows[rows.rows.length - 1]!;
+    after = { store: last.store_id, priority: last.priority, seq: last.seq };
+  }
+  const marks = stores.filter((s) => s.dispatched_hwm > 0n);
+  if (marks.length > 0) {
+    emit({
+      dispatchMarkAdvanced: {
+        marks: marks.map((s) => ({ storeId: s.id, seq: s.dispatched_hwm.toString() })),
+      },
+    });
+  }
+  return copied;
+}
