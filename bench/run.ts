@@ -9,6 +9,10 @@ const benchmarks: Record<string, { readonly script: string; readonly what: strin
     script: 'services/broker/bench/broker.bench.ts',
     what: 'produce/consume rate, receipt latency and RSS of one broker (--backlog N for a deep queue)',
   },
+  replication: {
+    script: 'bench/replication.bench.ts',
+    what: 'producer figures with replication on, ReplicationLag p50/p99 at a steady rate, highest bounded rate',
+  },
 };
 
 const [name, ...args] = process.argv.slice(2).filter((a) => a !== '--');

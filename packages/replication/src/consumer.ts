@@ -12,7 +12,7 @@ import { replicationConsumerName, replicationStreamName, replicationSubject } fr
 export interface ReplicationConsumerOptions {
   /**
    * How long a delivered event may stay unacknowledged before JetStream delivers it again.
-   * A replicator that died holding a batch stalls for at most this long. Default 10 s.
+   * A replicator that died holding a batch stalls for at most this long. Default 5 s.
    */
   readonly ackWaitMs?: number;
   /**
@@ -42,7 +42,7 @@ export function replicationConsumerConfig(
     deliver_policy: DeliverPolicy.All,
     replay_policy: ReplayPolicy.Instant,
     filter_subject: replicationSubject(primaryBrokerId),
-    ack_wait: nanos(options.ackWaitMs ?? 10_000),
+    ack_wait: nanos(options.ackWaitMs ?? 5_000),
     max_ack_pending: options.maxAckPending ?? 10_000,
   };
 }

@@ -349,7 +349,7 @@ function buildFlush(
     if (batch.scheduledDeletes) for (const id of batch.scheduledDeletes) scheduledDeletes.push(id);
   }
   for (const m of inserts) m.seq = nextSeq();
-  if (events.enabled) for (const batch of batches) events.addBatch(batch);
+  if (events.enabled) events.addBatches(batches);
 
   const ctes: RawBuilder<unknown>[] = [];
   let guard: RawBuilder<unknown> = sql`true`;
@@ -464,9 +464,37 @@ class EventLog {
     );
   }
 
-  addBatch(batch: WriteBatch): void {
-    const change = changeOf(batch);
-    if (change !== undefined) this.add(change, batch.traceContext);
+  /**
+   * One event per unit, except that consecutive units of a kind that commutes with itself
+   * (sends, acknowledgements, redelivery counts, dispatch marks) become one event: a busy
+   * flush then carries a handful of events instead of one per message, with the same outcome
+   * on the replica since the units of one flush commit together.
+   */
+  addBatches(batches: readonly WriteBatch[]): void {
+    let pending: ReplicatedChange | undefined;
+    let pendingKey: MergeKey | undefined;
+    const emit = (): void => {
+      if (pending !== undefined) this.add(pending);
+      pending = undefined;
+      pendingKey = undefined;
+    };
+    for (const batch of batches) {
+      const change = changeOf(batch);
+      if (change === undefined) continue;
+      const key = batch.traceContext === undefined ? mergeKeyOf(change) : undefined;
+      if (key !== undefined && key === pendingKey && pending !== undefined) {
+        mergeInto(pending, change, key);
+        continue;
+      }
+      emit();
+      if (key === undefined) {
+        this.add(change, batch.traceContext);
+      } else {
+        pending = change;
+        pendingKey = key;
+      }
+    }
+    emit();
   }
 
   /** The CTE that writes the events and moves the log's last sequence, or nothing. */
@@ -564,5 +592,33 @@ function changeOf(batch: WriteBatch): ReplicatedChange | undefined {
           marks: marks.map((m) => ({ storeId: m.storeId, seq: m.seq.toString() })),
         },
       };
+  }
+}
+
+type MergeKey = 'messageSent' | 'messageAcknowledged' | 'redeliveryCountChanged' | 'dispatchMarkAdvanced';
+
+function mergeKeyOf(change: ReplicatedChange): MergeKey | undefined {
+  if (change.messageSent) return 'messageSent';
+  if (change.messageAcknowledged) return 'messageAcknowledged';
+  if (change.redeliveryCountChanged) return 'redeliveryCountChanged';
+  if (change.dispatchMarkAdvanced) return 'dispatchMarkAdvanced';
+  return undefined;
+}
+
+/** Appends `next`'s rows to `into` (both of kind `key`); `into` is a fresh object of this flush. */
+function mergeInto(into: ReplicatedChange, next: ReplicatedChange, key: MergeKey): void {
+  switch (key) {
+    case 'messageSent':
+      (into.messageSent!.rows as unknown[]).push(...(next.messageSent!.rows ?? []));
+      return;
+    case 'messageAcknowledged':
+      (into.messageAcknowledged!.keys as unknown[]).push(...(next.messageAcknowledged!.keys ?? []));
+      return;
+    case 'redeliveryCountChanged':
+      (into.redeliveryCountChanged!.counts as unknown[]).push(...(next.redeliveryCountChanged!.counts ?? []));
+      return;
+    case 'dispatchMarkAdvanced':
+      (into.dispatchMarkAdvanced!.marks as unknown[]).push(...(next.dispatchMarkAdvanced!.marks ?? []));
+      return;
   }
 }
