@@ -48,6 +48,8 @@ async function main(): Promise<void> {
     entry: 'services/broker/src/main.ts',
     args: ['--stomp-port', '0', '--ws-port', '0', '--grpc-port', '0', '--db-url', primaryDb, '--broker-id', 'bench-primary'],
     env: { BROKER_NATS_URL: nats.url, LOG_LEVEL: 'warn' },
+    // BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the primary broker.
+    nodeArgs: (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
   });
   let replicator: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
   try {
@@ -96,10 +98,12 @@ async function main(): Promise<void> {
 
     if (process.env['BENCH_TRACE'] !== undefined) {
       const timer = setInterval(() => {
-        void Promise.all([admin.getReplicationStatus({}), status.getStatus({})]).then(([p, r]) =>
-          console.log(
-            `  written ${p.lastSequence} published ${p.publishedSequence} applied ${r.appliedSequence} pending ${r.pendingCount}`,
-          ),
+        Promise.all([admin.getReplicationStatus({}), status.getStatus({})]).then(
+          ([p, r]) =>
+            console.log(
+              `  written ${p.lastSequence} published ${p.publishedSequence} applied ${r.appliedSequence} pending ${r.pendingCount} ${r.state} ${r.error}`,
+            ),
+          (error: unknown) => console.log(`  status unavailable: ${(error as Error).message}`),
         );
       }, 500);
       timer.unref();

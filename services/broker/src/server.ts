@@ -102,7 +102,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       grpc?.setServing(serving);
       relay?.kick();
     },
-    onEventsCommitted: () => relay?.kick(),
+    onEventsCommitted: (_seq, events) => relay?.offer(events),
     relay: () =>
       relay === undefined
         ? undefined

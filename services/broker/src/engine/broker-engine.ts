@@ -2,6 +2,7 @@ import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
 import { conflict, badRequest, failedPrecondition, notFound } from '@crdr/errors';
 import {
   createStoreWriter,
+  type CommittedEvent,
   type LeaseFence,
   type ReplicatedChange,
 } from '../adapters/pg/store-writer.js';
@@ -71,7 +72,7 @@ export interface BrokerEngineOptions {
   /** Told whenever this instance starts or stops serving clients. */
   readonly onServingChange?: (serving: boolean) => void;
   /** Told after a commit that wrote replication events (the relay's cue). */
-  readonly onEventsCommitted?: (lastSeq: bigint) => void;
+  readonly onEventsCommitted?: (lastSeq: bigint, events: readonly CommittedEvent[]) => void;
   /** The relay's view of the log, when this process runs one. */
   readonly relay?: () => RelayView | undefined;
 }
@@ -141,9 +142,9 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
           ? { brokerId: meta.broker_id, epoch: meta.epoch }
           : undefined;
       },
-      onEventsCommitted: (seq) => {
+      onEventsCommitted: (seq, events) => {
         lastWritten = { seq, createdAtMs: now() };
-        options.onEventsCommitted?.(seq);
+        options.onEventsCommitted?.(seq, events);
       },
       ...(options.guard === undefined ? {} : { guard: options.guard }),
       ...(options.fence === undefined ? {} : { fence: options.fence }),

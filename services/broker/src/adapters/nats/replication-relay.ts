@@ -17,6 +17,7 @@ import {
   replicationSubject,
 } from '@crdr/replication';
 import type { Logger } from '@crdr/telemetry';
+import type { CommittedEvent } from '../pg/store-writer.js';
 
 export interface ReplicationRelayOptions {
   readonly db: Kysely<Database>;
@@ -57,6 +58,8 @@ export interface ReplicationRelay {
   readonly replicas: readonly ReplicaAcknowledgement[];
   /** New events committed: publish them now. */
   kick(): void;
+  /** Events just committed, in sequence: published from memory without reading them back. */
+  offer(events: readonly CommittedEvent[]): void;
   stop(): Promise<void>;
   readonly status: RelayStatus;
 }
@@ -194,9 +197,43 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
     return { lastEventSeq, offset: BigInt(last.seq) - lastEventSeq };
   }
 
+  /** Events handed over by the store writer after their commit, in sequence. */
+  let handedOver: CommittedEvent[] = [];
+  const maxHandedOver = 50_000;
+
+  /** The next events to publish: from memory when they follow on, else read back. */
+  async function nextEvents(
+    after: bigint,
+  ): Promise<Array<{ seq: bigint; createdAtMs: number; payload: Uint8Array }>> {
+    let start = 0;
+    while (start < handedOver.length && handedOver[start]!.seq <= after) start++;
+    if (start > 0) handedOver = handedOver.slice(start);
+    if (handedOver.length > 0 && handedOver[0]!.seq === after + 1n) {
+      const taken = handedOver.slice(0, batchSize);
+      handedOver = handedOver.slice(taken.length);
+      return taken;
+    }
+    const rows = await db
+      .selectFrom('replication_events')
+      .select(['seq', 'created_at_ms', 'payload'])
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(batchSize)
+      .execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      createdAtMs: Number(r.created_at_ms),
+      payload: r.payload,
+    }));
+  }
+
   async function run(): Promise<void> {
     let backoffMs = 200;
     let position: { lastEventSeq: bigint; offset: bigint } | undefined;
+    let published = 0n;
+    let recordedSeq = 0n;
+    let recordedAtMs = 0;
+    let generationCheckedAtMs = 0;
     while (!abort.signal.aborted) {
       if (!options.active()) {
         position = undefined;
@@ -206,28 +243,25 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       try {
         const { js, jsm: manager } = await ensureConnected();
         status = { ...status, connected: true };
-        const { generation } = await db
-          .selectFrom('replication_log')
-          .select('generation')
-          .executeTakeFirstOrThrow();
-        if (generation !== streamGeneration) position = undefined;
-        await ensureStream(manager, generation);
-        position ??= await streamPosition(manager);
-        const recorded = await db
-          .selectFrom('replication_published')
-          .selectAll()
-          .executeTakeFirstOrThrow();
-        let published =
-          recorded.published_seq > position.lastEventSeq
-            ? recorded.published_seq
-            : position.lastEventSeq;
-        const rows = await db
-          .selectFrom('replication_events')
-          .select(['seq', 'created_at_ms', 'payload'])
-          .where('seq', '>', published)
-          .orderBy('seq')
-          .limit(batchSize)
-          .execute();
+        if (position === undefined || Date.now() - generationCheckedAtMs > 1000) {
+          const { generation } = await db
+            .selectFrom('replication_log')
+            .select('generation')
+            .executeTakeFirstOrThrow();
+          generationCheckedAtMs = Date.now();
+          if (generation !== streamGeneration) position = undefined;
+          await ensureStream(manager, generation);
+        }
+        if (position === undefined) {
+          position = await streamPosition(manager);
+          const recorded = await db
+            .selectFrom('replication_published')
+            .selectAll()
+            .executeTakeFirstOrThrow();
+          recordedSeq = recorded.published_seq;
+          published = recordedSeq > position.lastEventSeq ? recordedSeq : position.lastEventSeq;
+        }
+        const rows = await nextEvents(published);
         if (rows.length > 0) {
           const offset = position.offset;
           const acks = rows.map((row) =>
@@ -241,31 +275,36 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
             const r = results[i]!;
             if (r.status === 'rejected') {
               position = undefined;
+              handedOver = [];
               throw r.reason;
             }
             published = rows[i]!.seq;
-            if (createdAt.size < 200_000) createdAt.set(published, Number(rows[i]!.created_at_ms));
+            if (createdAt.size < 200_000) createdAt.set(published, rows[i]!.createdAtMs);
           }
           position = { lastEventSeq: published, offset };
+          status = { connected: true, publishedSeq: published, publishedAtMs: Date.now() };
         }
         streamOffset = position.offset;
-        if (published !== status.publishedSeq || published > recorded.published_seq) {
-          const at = Date.now();
+        // What was published is recorded, and leaves the outbox, a few times a second.
+        const idle = rows.length < batchSize;
+        if (published > recordedSeq && (idle || Date.now() - recordedAtMs > 250)) {
+          recordedAtMs = Date.now();
           await db
             .updateTable('replication_published')
-            .set({ published_seq: published, published_at_ms: BigInt(at) })
+            .set({ published_seq: published, published_at_ms: BigInt(recordedAtMs) })
             .where('published_seq', '<', published)
             .execute();
           await sql`DELETE FROM replication_events WHERE seq <= ${published.toString()}::int8`.execute(
             db,
           );
-          status = { connected: true, publishedSeq: published, publishedAtMs: at };
+          recordedSeq = published;
         }
         await pollAcknowledgements(manager);
         backoffMs = 200;
-        if (rows.length < batchSize) await waitForWork();
+        if (idle) await waitForWork();
       } catch (error) {
         if (abort.signal.aborted) return;
+        position = undefined;
         status = { ...status, connected: nc !== undefined && !nc.isClosed() };
         log.warn({ err: error, stream }, 'replication relay: publish failed; retrying');
         await sleep(backoffMs + Math.random() * backoffMs, undefined, {
@@ -281,6 +320,13 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       loop ??= run();
     },
     kick() {
+      kicked = true;
+      wake?.();
+    },
+    offer(events) {
+      // Past the bound (a relay far behind, or NATS away) the outbox is read back instead.
+      if (handedOver.length + events.length > maxHandedOver) handedOver = [];
+      else handedOver.push(...events);
       kicked = true;
       wake?.();
     },

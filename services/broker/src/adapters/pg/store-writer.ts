@@ -113,8 +113,15 @@ export interface StoreWriterOptions {
   /** Where events go while replication is on; undefined: no events are written. */
   readonly replication?: () => ReplicationTarget | undefined;
   /** Told after each commit that wrote events, with the last sequence written. */
-  readonly onEventsCommitted?: (lastSeq: bigint) => void;
+  readonly onEventsCommitted?: (lastSeq: bigint, events: readonly CommittedEvent[]) => void;
   readonly now?: () => number;
+}
+
+/** A replication event as committed to the outbox, handed to the relay without a read back. */
+export interface CommittedEvent {
+  readonly seq: bigint;
+  readonly createdAtMs: number;
+  readonly payload: Buffer;
 }
 
 export interface RunOptions {
@@ -210,9 +217,9 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
 
   async function flush(group: readonly PendingWrite[]): Promise<void> {
     const eventSeqBefore = lastEventSeq;
+    const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
     try {
       // One statement in autocommit: one round trip and one WAL flush for the whole group.
-      const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
       const statement = buildFlush(
         group.map((g) => g.batch),
         nextSeq,
@@ -236,7 +243,8 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
         pending.resolve();
       }
     }
-    if (lastEventSeq !== eventSeqBefore) options.onEventsCommitted?.(lastEventSeq);
+    if (lastEventSeq !== eventSeqBefore)
+      options.onEventsCommitted?.(lastEventSeq, events.committed());
   }
 
   return {
@@ -261,6 +269,7 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
           execute: async () => {
             let result: Awaited<ReturnType<typeof work>>;
             const eventSeqBefore = lastEventSeq;
+            const committed: CommittedEvent[] = [];
             try {
               result = await db.transaction().execute(async (trx) => {
                 if (guard !== undefined) await guard(trx);
@@ -270,6 +279,9 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
                 const flushEvents = async (): Promise<void> => {
                   const write = events.statement(sql`true`);
                   if (write !== undefined) await sql`WITH ${write} SELECT 1`.execute(trx);
+                  // A long run (a snapshot) is not handed over in memory: the relay reads it back.
+                  if (committed.length < 1000) committed.push(...events.committed());
+                  else committed.length = 0;
                   events = new EventLog(target, () => ++lastEventSeq, now());
                 };
                 const value = await work(trx, nextSeq, (change) => events.add(change), flushEvents);
@@ -281,7 +293,10 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
               reject(asError(error));
               return;
             }
-            if (lastEventSeq !== eventSeqBefore) options.onEventsCommitted?.(lastEventSeq);
+            if (lastEventSeq !== eventSeqBefore) {
+              const complete = committed.length > 0 && committed[0]!.seq === eventSeqBefore + 1n;
+              options.onEventsCommitted?.(lastEventSeq, complete ? committed : []);
+            }
             try {
               apply?.(result);
               resolve(result);
@@ -497,6 +512,15 @@ class EventLog {
     emit();
   }
 
+  /** The events of this log, once committed. */
+  committed(): CommittedEvent[] {
+    return this.#seqs.map((seq, i) => ({
+      seq,
+      createdAtMs: this.#createdAtMs,
+      payload: this.#payloads[i]!,
+    }));
+  }
+
   /** The CTE that writes the events and moves the log's last sequence, or nothing. */
   statement(guard: RawBuilder<unknown>): RawBuilder<unknown> | undefined {
     if (this.#seqs.length === 0) return undefined;
@@ -595,7 +619,8 @@ function changeOf(batch: WriteBatch): ReplicatedChange | undefined {
   }
 }
 
-type MergeKey = 'messageSent' | 'messageAcknowledged' | 'redeliveryCountChanged' | 'dispatchMarkAdvanced';
+type MergeKey =
+  'messageSent' | 'messageAcknowledged' | 'redeliveryCountChanged' | 'dispatchMarkAdvanced';
 
 function mergeKeyOf(change: ReplicatedChange): MergeKey | undefined {
   if (change.messageSent) return 'messageSent';
@@ -615,10 +640,14 @@ function mergeInto(into: ReplicatedChange, next: ReplicatedChange, key: MergeKey
       (into.messageAcknowledged!.keys as unknown[]).push(...(next.messageAcknowledged!.keys ?? []));
       return;
     case 'redeliveryCountChanged':
-      (into.redeliveryCountChanged!.counts as unknown[]).push(...(next.redeliveryCountChanged!.counts ?? []));
+      (into.redeliveryCountChanged!.counts as unknown[]).push(
+        ...(next.redeliveryCountChanged!.counts ?? []),
+      );
       return;
     case 'dispatchMarkAdvanced':
-      (into.dispatchMarkAdvanced!.marks as unknown[]).push(...(next.dispatchMarkAdvanced!.marks ?? []));
+      (into.dispatchMarkAdvanced!.marks as unknown[]).push(
+        ...(next.dispatchMarkAdvanced!.marks ?? []),
+      );
       return;
   }
 }
