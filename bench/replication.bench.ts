@@ -38,7 +38,9 @@ const replicaDb = pgBase.replace(/\/[^/]*$/, `/bench_repl_b_${suffix}`);
 const fmt = (n: number, d = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const pct = (sorted: number[], p: number): number =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main(): Promise<void> {
   await ensureDatabase(primaryDb);
@@ -46,7 +48,18 @@ async function main(): Promise<void> {
   const nats = await startNatsServer({ serverName: 'bench-region-a' });
   const primary = await startServiceProcess({
     entry: 'services/broker/src/main.ts',
-    args: ['--stomp-port', '0', '--ws-port', '0', '--grpc-port', '0', '--db-url', primaryDb, '--broker-id', 'bench-primary'],
+    args: [
+      '--stomp-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--db-url',
+      primaryDb,
+      '--broker-id',
+      'bench-primary',
+    ],
     env: { BROKER_NATS_URL: nats.url, LOG_LEVEL: 'warn' },
     // BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the primary broker.
     nodeArgs: (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
@@ -62,7 +75,10 @@ async function main(): Promise<void> {
     const nc = await connect({ servers: nats.url });
     const jsm = await nc.jetstreamManager();
     const stream = replicationStreamName('bench-primary');
-    await waitFor(async () => (await jsm.streams.info(stream).catch(() => undefined)) !== undefined, 'the stream');
+    await waitFor(
+      async () => (await jsm.streams.info(stream).catch(() => undefined)) !== undefined,
+      'the stream',
+    );
     await ensureReplicationConsumer(jsm, 'bench-primary', 'bench-replica');
     replicator = await startServiceProcess({
       entry: 'services/replicator/src/main.ts',
@@ -78,19 +94,31 @@ async function main(): Promise<void> {
       loadProto().crdr.replicator.v1.ReplicatorService,
       replicator.endpoints['grpc']!.replace('grpc://', ''),
     );
-    const lastWritten = async (): Promise<bigint> => BigInt((await admin.getReplicationStatus({})).lastSequence);
+    const lastWritten = async (): Promise<bigint> =>
+      BigInt((await admin.getReplicationStatus({})).lastSequence);
     const waitApplied = async (): Promise<number> => {
       const t0 = performance.now();
       const target = await lastWritten();
-      await status.waitForSequence({ sequence: target.toString(), timeoutMs: 120_000 }, { deadlineMs: 125_000 });
+      await status.waitForSequence(
+        { sequence: target.toString(), timeoutMs: 120_000 },
+        { deadlineMs: 125_000 },
+      );
       return performance.now() - t0;
     };
 
     const { host, port } = hostPort(primary.endpoints['stomp']!);
     const clients: StompClient[] = await Promise.all(
-      Array.from({ length: 4 }, () => connectStomp({ host, port, login: 'admin', passcode: 'admin', heartBeat: [0, 0] })),
+      Array.from({ length: 4 }, () =>
+        connectStomp({ host, port, login: 'admin', passcode: 'admin', heartBeat: [0, 0] }),
+      ),
     );
-    const drain = await connectStomp({ host, port, login: 'admin', passcode: 'admin', heartBeat: [0, 0] });
+    const drain = await connectStomp({
+      host,
+      port,
+      login: 'admin',
+      passcode: 'admin',
+      heartBeat: [0, 0],
+    });
     await drain.subscribe('/queue/bench', (m) => void m.ack({ receipt: false }), {
       ack: 'client-individual',
       'activemq.prefetchSize': 1000,
@@ -153,7 +181,9 @@ async function main(): Promise<void> {
       while (performance.now() - start < secs * 1000) {
         const due = Math.floor(((performance.now() - start) / 1000) * rate);
         while (sent < due && inflight.size < 512) {
-          const p: Promise<void> = clients[sent % clients.length]!.send('/queue/bench', body, { persistent: 'true' }).then(() => {
+          const p: Promise<void> = clients[sent % clients.length]!.send('/queue/bench', body, {
+            persistent: 'true',
+          }).then(() => {
             inflight.delete(p);
           });
           inflight.add(p);
@@ -167,7 +197,13 @@ async function main(): Promise<void> {
       stop = true;
       await sampler;
       samples.sort((a, b) => a - b);
-      return { achieved, p50: pct(samples, 50), p99: pct(samples, 99), max: samples[samples.length - 1] ?? 0, catchUp };
+      return {
+        achieved,
+        p50: pct(samples, 50),
+        p99: pct(samples, 99),
+        max: samples[samples.length - 1] ?? 0,
+        catchUp,
+      };
     };
 
     // 2. ReplicationLag at the steady rate.
@@ -187,7 +223,9 @@ async function main(): Promise<void> {
       if (!bounded) break;
       best = rate;
     }
-    console.log(`highest steady rate with bounded lag: ${best > 0 ? `${fmt(best)} msg/s` : `below 6,000 msg/s`}`);
+    console.log(
+      `highest steady rate with bounded lag: ${best > 0 ? `${fmt(best)} msg/s` : `below 6,000 msg/s`}`,
+    );
     await Promise.all(clients.map((c) => c.disconnect()));
     await drain.disconnect();
     admin.close();
