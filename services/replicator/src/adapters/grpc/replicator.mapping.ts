@@ -1,0 +1,37 @@
+import { badRequest } from '@crdr/errors';
+import type { replicatorV1 } from '@crdr/proto';
+import type { ReplicatorStatus } from '../../domain/replicator-state.js';
+
+/** The longest WaitForSequence honours; longer ones are cut to it. */
+export const maxWaitMs = 10 * 60_000;
+
+export function toGetStatusResponse(
+  status: ReplicatorStatus,
+  ids: { readonly primaryBrokerId: string; readonly replicaBrokerId: string },
+): replicatorV1.GetStatusResponse {
+  return {
+    state: status.state,
+    primaryBrokerId: ids.primaryBrokerId,
+    replicaBrokerId: ids.replicaBrokerId,
+    appliedSequence: status.appliedSequence.toString(),
+    appliedEpoch: status.appliedEpoch.toString(),
+    lastCreatedAtMs: String(status.lastCreatedAtMs),
+    lastAppliedAtMs: String(status.lastAppliedAtMs),
+    pendingCount: String(status.pendingCount),
+    error: status.error,
+    lastKnownSequence: status.lastKnownSequence.toString(),
+  };
+}
+
+/** The sequence and timeout of a WaitForSequence request, checked. */
+export function toWaitForSequence(request: replicatorV1.WaitForSequenceRequest__Output): {
+  sequence: bigint;
+  timeoutMs: number;
+} {
+  if (!/^\d+$/.test(request.sequence))
+    throw badRequest(`sequence "${request.sequence}" is not a number`);
+  return {
+    sequence: BigInt(request.sequence),
+    timeoutMs: Math.min(Math.max(request.timeoutMs, 0), maxWaitMs),
+  };
+}
