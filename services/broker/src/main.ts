@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@crdr/config';
-import { createLogger, startTelemetry } from '@crdr/telemetry';
+import { runService } from '@crdr/service';
 import { loadConfig } from './config.js';
 import { createServer } from './server.js';
 
@@ -38,62 +37,16 @@ function readArgs(argv: readonly string[]): Record<string, string> {
   return env;
 }
 
-async function main(): Promise<void> {
-  let env: Record<string, string | undefined>;
-  try {
-    env = { ...process.env, ...readArgs(process.argv.slice(2)) };
-  } catch (error) {
-    process.stderr.write(
-      `broker: ${(error as Error).message}\nusage: pnpm broker [--stomp-port P] [--ws-port P] [--grpc-port P] [--db-url URL] [--user NAME:PASSWORD]\n`,
-    );
-    process.exit(2);
-  }
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`broker: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  const telemetry = await startTelemetry({ serviceName: 'broker', env });
-  const log = createLogger({
-    service: 'broker',
-    level: config.LOG_LEVEL,
-    destination: process.stderr,
-  });
-  const server = createServer({ config, log });
-  const endpoints = await server.start();
-  if (config.BROKER_PRINT_ENDPOINTS) {
-    process.stdout.write(
-      `broker ${config.BROKER_ID} listening (${server.runtime.serving ? 'serving' : 'standby or replica'}):\n` +
-        `  STOMP            ${endpoints.stomp}\n  STOMP/WebSocket  ${endpoints.ws}\n  gRPC             ${endpoints.grpc}\n` +
-        `ENDPOINTS ${JSON.stringify(endpoints)}\n`,
-    );
-  }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'broker stopping');
-    server
-      .stop()
-      .then(() => telemetry.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'broker stop failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`broker: failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+let server: ReturnType<typeof createServer> | undefined;
+runService({
+  name: 'broker',
+  readArgs,
+  usage:
+    'pnpm broker [--stomp-port P] [--ws-port P] [--grpc-port P] [--db-url URL] [--user NAME:PASSWORD]',
+  loadConfig,
+  createServer: ({ config, log }) => (server = createServer({ config, log })),
+  printEndpoints: (config) => config.BROKER_PRINT_ENDPOINTS,
+  describe: (endpoints, config) =>
+    `broker ${config.BROKER_ID} listening (${server?.runtime.serving === true ? 'serving' : 'standby or replica'}):\n` +
+    `  STOMP            ${endpoints.stomp}\n  STOMP/WebSocket  ${endpoints.ws}\n  gRPC             ${endpoints.grpc}\n`,
 });

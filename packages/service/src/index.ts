@@ -1,0 +1,6 @@
+/**
+ * The one way a service's `main.ts` runs: parse the config once (a `ConfigError` exits 2 with
+ * its message), start telemetry and the logger, start the server, print its endpoints (the
+ * `ENDPOINTS {json}` line is what launchers and tests read), and stop it on SIGINT/SIGTERM.
+ */
+export { runService, type RunServiceOptions, type RunnableServer } from './run-service.js';
