@@ -4,6 +4,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { BrokerInstance as _crdr_controlplane_v1_BrokerInstance, BrokerInstance__Output as _crdr_controlplane_v1_BrokerInstance__Output } from './crdr/controlplane/v1/BrokerInstance.js';
 import type { BrokerSummary as _crdr_controlplane_v1_BrokerSummary, BrokerSummary__Output as _crdr_controlplane_v1_BrokerSummary__Output } from './crdr/controlplane/v1/BrokerSummary.js';
+import type { ControlPlaneInternalServiceClient as _crdr_controlplane_v1_ControlPlaneInternalServiceClient, ControlPlaneInternalServiceDefinition as _crdr_controlplane_v1_ControlPlaneInternalServiceDefinition } from './crdr/controlplane/v1/ControlPlaneInternalService.js';
 import type { ControlPlaneServiceClient as _crdr_controlplane_v1_ControlPlaneServiceClient, ControlPlaneServiceDefinition as _crdr_controlplane_v1_ControlPlaneServiceDefinition } from './crdr/controlplane/v1/ControlPlaneService.js';
 import type { CreateBrokerRequest as _crdr_controlplane_v1_CreateBrokerRequest, CreateBrokerRequest__Output as _crdr_controlplane_v1_CreateBrokerRequest__Output } from './crdr/controlplane/v1/CreateBrokerRequest.js';
 import type { CreateBrokerResponse as _crdr_controlplane_v1_CreateBrokerResponse, CreateBrokerResponse__Output as _crdr_controlplane_v1_CreateBrokerResponse__Output } from './crdr/controlplane/v1/CreateBrokerResponse.js';
@@ -25,6 +26,8 @@ import type { ListBrokersRequest as _crdr_controlplane_v1_ListBrokersRequest, Li
 import type { ListBrokersResponse as _crdr_controlplane_v1_ListBrokersResponse, ListBrokersResponse__Output as _crdr_controlplane_v1_ListBrokersResponse__Output } from './crdr/controlplane/v1/ListBrokersResponse.js';
 import type { ListDivergentEventsRequest as _crdr_controlplane_v1_ListDivergentEventsRequest, ListDivergentEventsRequest__Output as _crdr_controlplane_v1_ListDivergentEventsRequest__Output } from './crdr/controlplane/v1/ListDivergentEventsRequest.js';
 import type { ListDivergentEventsResponse as _crdr_controlplane_v1_ListDivergentEventsResponse, ListDivergentEventsResponse__Output as _crdr_controlplane_v1_ListDivergentEventsResponse__Output } from './crdr/controlplane/v1/ListDivergentEventsResponse.js';
+import type { ListTargetsRequest as _crdr_controlplane_v1_ListTargetsRequest, ListTargetsRequest__Output as _crdr_controlplane_v1_ListTargetsRequest__Output } from './crdr/controlplane/v1/ListTargetsRequest.js';
+import type { ListTargetsResponse as _crdr_controlplane_v1_ListTargetsResponse, ListTargetsResponse__Output as _crdr_controlplane_v1_ListTargetsResponse__Output } from './crdr/controlplane/v1/ListTargetsResponse.js';
 import type { ListUsersRequest as _crdr_controlplane_v1_ListUsersRequest, ListUsersRequest__Output as _crdr_controlplane_v1_ListUsersRequest__Output } from './crdr/controlplane/v1/ListUsersRequest.js';
 import type { ListUsersResponse as _crdr_controlplane_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_controlplane_v1_ListUsersResponse__Output } from './crdr/controlplane/v1/ListUsersResponse.js';
 import type { PromoteRequest as _crdr_controlplane_v1_PromoteRequest, PromoteRequest__Output as _crdr_controlplane_v1_PromoteRequest__Output } from './crdr/controlplane/v1/PromoteRequest.js';
@@ -34,6 +37,7 @@ import type { RebootBrokerRequest as _crdr_controlplane_v1_RebootBrokerRequest, 
 import type { RebootBrokerResponse as _crdr_controlplane_v1_RebootBrokerResponse, RebootBrokerResponse__Output as _crdr_controlplane_v1_RebootBrokerResponse__Output } from './crdr/controlplane/v1/RebootBrokerResponse.js';
 import type { ResolveDivergentTailRequest as _crdr_controlplane_v1_ResolveDivergentTailRequest, ResolveDivergentTailRequest__Output as _crdr_controlplane_v1_ResolveDivergentTailRequest__Output } from './crdr/controlplane/v1/ResolveDivergentTailRequest.js';
 import type { ResolveDivergentTailResponse as _crdr_controlplane_v1_ResolveDivergentTailResponse, ResolveDivergentTailResponse__Output as _crdr_controlplane_v1_ResolveDivergentTailResponse__Output } from './crdr/controlplane/v1/ResolveDivergentTailResponse.js';
+import type { Target as _crdr_controlplane_v1_Target, Target__Output as _crdr_controlplane_v1_Target__Output } from './crdr/controlplane/v1/Target.js';
 import type { UpdateBrokerRequest as _crdr_controlplane_v1_UpdateBrokerRequest, UpdateBrokerRequest__Output as _crdr_controlplane_v1_UpdateBrokerRequest__Output } from './crdr/controlplane/v1/UpdateBrokerRequest.js';
 import type { UpdateBrokerResponse as _crdr_controlplane_v1_UpdateBrokerResponse, UpdateBrokerResponse__Output as _crdr_controlplane_v1_UpdateBrokerResponse__Output } from './crdr/controlplane/v1/UpdateBrokerResponse.js';
 import type { UpdateUserRequest as _crdr_controlplane_v1_UpdateUserRequest, UpdateUserRequest__Output as _crdr_controlplane_v1_UpdateUserRequest__Output } from './crdr/controlplane/v1/UpdateUserRequest.js';
@@ -51,6 +55,10 @@ export interface ProtoGrpcType {
       v1: {
         BrokerInstance: MessageTypeDefinition<_crdr_controlplane_v1_BrokerInstance, _crdr_controlplane_v1_BrokerInstance__Output>
         BrokerSummary: MessageTypeDefinition<_crdr_controlplane_v1_BrokerSummary, _crdr_controlplane_v1_BrokerSummary__Output>
+        /**
+         * Inside one Region: what the metrics service (and the console) scrape. Not for end users.
+         */
+        ControlPlaneInternalService: SubtypeConstructor<typeof grpc.Client, _crdr_controlplane_v1_ControlPlaneInternalServiceClient> & { service: _crdr_controlplane_v1_ControlPlaneInternalServiceDefinition }
         ControlPlaneService: SubtypeConstructor<typeof grpc.Client, _crdr_controlplane_v1_ControlPlaneServiceClient> & { service: _crdr_controlplane_v1_ControlPlaneServiceDefinition }
         CreateBrokerRequest: MessageTypeDefinition<_crdr_controlplane_v1_CreateBrokerRequest, _crdr_controlplane_v1_CreateBrokerRequest__Output>
         CreateBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_CreateBrokerResponse, _crdr_controlplane_v1_CreateBrokerResponse__Output>
@@ -72,6 +80,8 @@ export interface ProtoGrpcType {
         ListBrokersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersResponse, _crdr_controlplane_v1_ListBrokersResponse__Output>
         ListDivergentEventsRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListDivergentEventsRequest, _crdr_controlplane_v1_ListDivergentEventsRequest__Output>
         ListDivergentEventsResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListDivergentEventsResponse, _crdr_controlplane_v1_ListDivergentEventsResponse__Output>
+        ListTargetsRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListTargetsRequest, _crdr_controlplane_v1_ListTargetsRequest__Output>
+        ListTargetsResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListTargetsResponse, _crdr_controlplane_v1_ListTargetsResponse__Output>
         ListUsersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersRequest, _crdr_controlplane_v1_ListUsersRequest__Output>
         ListUsersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersResponse, _crdr_controlplane_v1_ListUsersResponse__Output>
         PromoteRequest: MessageTypeDefinition<_crdr_controlplane_v1_PromoteRequest, _crdr_controlplane_v1_PromoteRequest__Output>
@@ -81,6 +91,7 @@ export interface ProtoGrpcType {
         RebootBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_RebootBrokerResponse, _crdr_controlplane_v1_RebootBrokerResponse__Output>
         ResolveDivergentTailRequest: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailRequest, _crdr_controlplane_v1_ResolveDivergentTailRequest__Output>
         ResolveDivergentTailResponse: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailResponse, _crdr_controlplane_v1_ResolveDivergentTailResponse__Output>
+        Target: MessageTypeDefinition<_crdr_controlplane_v1_Target, _crdr_controlplane_v1_Target__Output>
         UpdateBrokerRequest: MessageTypeDefinition<_crdr_controlplane_v1_UpdateBrokerRequest, _crdr_controlplane_v1_UpdateBrokerRequest__Output>
         UpdateBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_UpdateBrokerResponse, _crdr_controlplane_v1_UpdateBrokerResponse__Output>
         UpdateUserRequest: MessageTypeDefinition<_crdr_controlplane_v1_UpdateUserRequest, _crdr_controlplane_v1_UpdateUserRequest__Output>

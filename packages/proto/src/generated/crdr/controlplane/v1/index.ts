@@ -2,6 +2,7 @@
 
 export * from './BrokerInstance.js';
 export * from './BrokerSummary.js';
+export * from './ControlPlaneInternalService.js';
 export * from './ControlPlaneService.js';
 export * from './CreateBrokerRequest.js';
 export * from './CreateBrokerResponse.js';
@@ -23,6 +24,8 @@ export * from './ListBrokersRequest.js';
 export * from './ListBrokersResponse.js';
 export * from './ListDivergentEventsRequest.js';
 export * from './ListDivergentEventsResponse.js';
+export * from './ListTargetsRequest.js';
+export * from './ListTargetsResponse.js';
 export * from './ListUsersRequest.js';
 export * from './ListUsersResponse.js';
 export * from './PromoteRequest.js';
@@ -32,6 +35,7 @@ export * from './RebootBrokerRequest.js';
 export * from './RebootBrokerResponse.js';
 export * from './ResolveDivergentTailRequest.js';
 export * from './ResolveDivergentTailResponse.js';
+export * from './Target.js';
 export * from './UpdateBrokerRequest.js';
 export * from './UpdateBrokerResponse.js';
 export * from './UpdateUserRequest.js';
