@@ -14,6 +14,7 @@
 // Generated types, one namespace per proto package.
 export * as brokerV1 from './generated/crdr/broker/v1/index.js';
 export * as controlPlaneV1 from './generated/crdr/controlplane/v1/index.js';
+export * as metricsV1 from './generated/crdr/metrics/v1/index.js';
 export * as replicationV1 from './generated/crdr/replication/v1/index.js';
 export * as replicatorV1 from './generated/crdr/replicator/v1/index.js';
 export type { ProtoGrpcType } from './generated/manifest.js';
@@ -80,3 +81,5 @@ export {
   parseBasicAuth,
   type BasicCredentials,
 } from './basic-auth.js';
+
+export { checkGrpcHealth } from './health-check.js';
