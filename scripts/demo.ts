@@ -1,28 +1,48 @@
 /**
- * `pnpm demo` (or `./dev demo`): a walk-through of one broker, printing each step and whether
- * it held; exits non-zero when one does not. It starts a standalone broker process on the local
- * Postgres (database `crdr_demo`, recreated), sends 10 persistent messages to TestQueue with a
- * receipt each, reads them back, shows the broker's figures over gRPC, then demotes the broker to
- * a replica to show a client being refused with the primary named, and promotes it back.
+ * `pnpm demo` (or `./dev demo`): the seed walkthrough (Amazon MQ cross-Region data replication)
+ * end to end against the local stack, starting the stack when it is not running. It prints each
+ * step with the `pnpm mqctl` command that does the same, and whether it held; it exits non-zero
+ * when one did not.
+ *
+ *   primary in region-a → replica in region-b → reboot the primary to start replication →
+ *   10 messages to TestQueue on the primary → the replica refuses a client → switchover from
+ *   region-b → the 10 messages read from the new primary.
+ *
+ * `--keep` leaves the demo's brokers running afterwards (to look at them with mqctl or the
+ * console); by default they are unpaired and deleted at the end.
  */
+import { createClient, loadProto, type controlPlaneV1 } from '@crdr/proto';
+import { stackUp, type StackEndpoints } from '@crdr/stack';
 import { connectStomp, isStompServerError, type StompMessage } from '@crdr/stomp';
-import { createClient, loadProto } from '@crdr/proto';
-import { dropDatabase } from '@crdr/store';
-import { hostPort, startServiceProcess, type ServiceProcess } from '@crdr/testing';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const pgBase = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbUrl = pgBase.replace(/\/[^/]*$/, '/crdr_demo');
+type ControlPlane = ReturnType<typeof controlPlaneClient>;
+const controlPlaneClient = (address: string) =>
+  createClient(loadProto().crdr.controlplane.v1.ControlPlaneService, address, {
+    deadlineMs: 30_000,
+  });
+type Broker = controlPlaneV1.DescribeBrokerResponse__Output;
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const keep = process.argv.includes('--keep');
+const runId = Date.now().toString(36);
+const adminUser = { username: 'admin', password: 'demo-admin-password' };
+const replicationUser = { username: 'replicator', password: 'demo-replication-password' };
 let failures = 0;
 
 async function step<T>(
   title: string,
+  command: string | undefined,
   work: () => Promise<T>,
   show?: (value: T) => string,
 ): Promise<T> {
-  process.stdout.write(`• ${title} ... `);
+  process.stdout.write(`• ${title}${command === undefined ? '' : `\n    $ ${command}`}\n    ... `);
+  const started = Date.now();
   try {
     const value = await work();
-    process.stdout.write(`ok${show === undefined ? '' : `: ${show(value)}`}\n`);
+    const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    process.stdout.write(`ok (${took})${show === undefined ? '' : `: ${show(value)}`}\n`);
     return value;
   } catch (error) {
     failures++;
@@ -31,149 +51,301 @@ async function step<T>(
   }
 }
 
-function check(condition: boolean, message: string): void {
+function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-async function main(): Promise<void> {
-  let broker: ServiceProcess | undefined;
-  try {
-    await dropDatabase(dbUrl);
-    broker = await step(
-      'start a broker (pnpm broker --stomp-port 0 --ws-port 0 --grpc-port 0)',
-      () =>
-        startServiceProcess({
-          entry: 'services/broker/src/main.ts',
-          args: [
-            '--stomp-port',
-            '0',
-            '--ws-port',
-            '0',
-            '--grpc-port',
-            '0',
-            '--db-url',
-            dbUrl,
-            '--broker-id',
-            'demo-broker',
-          ],
-          env: { LOG_LEVEL: 'warn' },
-        }),
-      (b) => Object.values(b.endpoints).join('  '),
-    );
-    const { host, port } = hostPort(broker.endpoints['stomp']!);
-    const grpcAddress = broker.endpoints['grpc']!.replace('grpc://', '');
-    const admin = createClient(loadProto().crdr.broker.v1.BrokerAdminService, grpcAddress, {
-      credentials: { username: 'admin', password: 'admin' },
-    });
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-    await step('create TestQueue through the gRPC admin API', () =>
-      admin.createDestination({ type: 'QUEUE', name: 'TestQueue' }),
-    );
-    const producer = await connectStomp({ host, port, login: 'admin', passcode: 'admin' });
-    await step('send 10 persistent messages to /queue/TestQueue, a RECEIPT for each', async () => {
-      for (let i = 1; i <= 10; i++) {
-        await producer.send('/queue/TestQueue', `test message ${i}`, { persistent: 'true' });
+/** Polls DescribeBroker until `done` holds; the error names the last state seen. */
+async function waitForBroker(
+  client: ControlPlane,
+  brokerId: string,
+  done: (broker: Broker) => boolean,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<Broker> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Broker | undefined;
+  while (Date.now() < deadline) {
+    const broker = await client.describeBroker({ brokerId });
+    last = broker;
+    if (done(broker)) return broker;
+    if (broker.brokerState === 'CREATION_FAILED') {
+      throw new Error(`${brokerId} CREATION_FAILED: ${broker.brokerStateReason}`);
+    }
+    await sleep(250);
+  }
+  throw new Error(
+    `${brokerId} not ${what} after ${timeoutMs / 1000} s: state ${last?.brokerState}, ` +
+      `replication ${last?.dataReplicationMetadata?.replicationStatus ?? '-'}` +
+      `${last?.dataReplicationMetadata?.promotion ? `, step ${last.dataReplicationMetadata.promotion.step}` : ''}`,
+  );
+}
+
+function stompEndpoint(broker: Broker): { host: string; port: number } {
+  for (const instance of broker.brokerInstances) {
+    if (instance.instanceState === 'STANDBY') continue;
+    const stomp = instance.endpoints.find((e) => e.startsWith('stomp://'));
+    if (stomp !== undefined) {
+      const url = new URL(stomp);
+      return { host: url.hostname, port: Number(url.port) };
+    }
+  }
+  throw new Error(`${broker.brokerId} shows no active STOMP endpoint`);
+}
+
+const replicationStatus = (broker: Broker) => broker.dataReplicationMetadata?.replicationStatus;
+
+async function main(): Promise<void> {
+  const endpoints: StackEndpoints = await step(
+    'start the local stack: two Regions, each with NATS, a control plane and a metrics service',
+    'pnpm stack up',
+    () =>
+      stackUp({
+        root,
+        env: process.env,
+        progress: (line) => process.stdout.write(`\n      ${line}`),
+      }),
+    (e) =>
+      `\n      region-a control plane ${e.regions['region-a'].controlPlane}, console ${e.regions['region-a'].console}` +
+      `\n      region-b control plane ${e.regions['region-b'].controlPlane}, console ${e.regions['region-b'].console}`,
+  );
+  const regionA = controlPlaneClient(endpoints.regions['region-a'].controlPlane);
+  const regionB = controlPlaneClient(endpoints.regions['region-b'].controlPlane);
+  const users = [
+    { ...adminUser, consoleAccess: true },
+    { ...replicationUser, replicationUser: true },
+  ];
+  const usersFlag =
+    `--users Username=${adminUser.username},Password=${adminUser.password},ConsoleAccess=true ` +
+    `Username=${replicationUser.username},Password=${replicationUser.password},ReplicationUser=true`;
+  const primaryName = `demo-primary-${runId}`;
+  const replicaName = `demo-replica-${runId}`;
+
+  const primary = await step(
+    'create the primary broker in region-a (ActiveMQ 5.18, mq.m5.large, active/standby)',
+    `pnpm mqctl --region region-a create-broker --broker-name ${primaryName} --engine-type ACTIVEMQ --engine-version 5.18.4 --host-instance-type mq.m5.large --deployment-mode ACTIVE_STANDBY_MULTI_AZ ${usersFlag}`,
+    async () => {
+      const created = await regionA.createBroker({
+        brokerName: primaryName,
+        engineType: 'ACTIVEMQ',
+        engineVersion: '5.18.4',
+        hostInstanceType: 'mq.m5.large',
+        deploymentMode: 'ACTIVE_STANDBY_MULTI_AZ',
+        users,
+      });
+      return waitForBroker(
+        regionA,
+        created.brokerId,
+        (b) => b.brokerState === 'RUNNING',
+        'RUNNING',
+      );
+    },
+    (b) => `${b.brokerId} RUNNING, ${b.brokerArn}`,
+  );
+
+  const replica = await step(
+    'create its replica in region-b (DataReplicationMode CRDR, the primary named by ARN)',
+    `pnpm mqctl --region region-b create-broker --broker-name ${replicaName} ... --data-replication-mode CRDR --data-replication-primary-broker-arn ${primary.brokerArn}`,
+    async () => {
+      const created = await regionB.createBroker({
+        brokerName: replicaName,
+        engineType: 'ACTIVEMQ',
+        engineVersion: '5.18.4',
+        hostInstanceType: 'mq.m5.large',
+        deploymentMode: 'ACTIVE_STANDBY_MULTI_AZ',
+        users,
+        dataReplicationMode: 'CRDR',
+        dataReplicationPrimaryBrokerArn: primary.brokerArn,
+      });
+      return waitForBroker(
+        regionB,
+        created.brokerId,
+        (b) => b.brokerState === 'RUNNING' || b.brokerState === 'REPLICA',
+        'created',
+      );
+    },
+    (b) => `${b.brokerId} ${b.brokerState}, role ${b.dataReplicationMetadata?.dataReplicationRole}`,
+  );
+
+  await step(
+    'the primary waits for a reboot to apply its pending data replication mode',
+    `pnpm mqctl --region region-a describe-broker --broker-id ${primary.brokerId}`,
+    async () => {
+      const b = await regionA.describeBroker({ brokerId: primary.brokerId });
+      check(
+        b.pendingDataReplicationMode === 'CRDR',
+        `PendingDataReplicationMode is ${JSON.stringify(b.pendingDataReplicationMode)}, expected CRDR`,
+      );
+      return b;
+    },
+    (b) =>
+      `DataReplicationMode ${b.dataReplicationMode}, PendingDataReplicationMode ${b.pendingDataReplicationMode}`,
+  );
+
+  await step(
+    'reboot the primary to start replication',
+    `pnpm mqctl --region region-a reboot-broker --broker-id ${primary.brokerId}`,
+    async () => {
+      await regionA.rebootBroker({ brokerId: primary.brokerId });
+      await waitForBroker(
+        regionA,
+        primary.brokerId,
+        (b) => b.brokerState === 'RUNNING' && b.dataReplicationMode === 'CRDR',
+        'rebooted with CRDR',
+      );
+      return waitForBroker(
+        regionB,
+        replica.brokerId,
+        (b) => replicationStatus(b) === 'REPLICATING',
+        'REPLICATING',
+      );
+    },
+    (b) => `replica ${b.brokerId}: ${replicationStatus(b)}`,
+  );
+
+  const bodies = Array.from({ length: 10 }, (_, i) => `CRDR test message ${i + 1}`);
+  await step(
+    'send 10 persistent messages to TestQueue on the primary (a RECEIPT for each)',
+    undefined,
+    async () => {
+      const described = await regionA.describeBroker({ brokerId: primary.brokerId });
+      const client = await connectStomp({
+        ...stompEndpoint(described),
+        login: adminUser.username,
+        passcode: adminUser.password,
+      });
+      try {
+        for (const body of bodies)
+          await client.send('/queue/TestQueue', body, { persistent: 'true' });
+      } finally {
+        await client.disconnect();
       }
-    });
-    await producer.disconnect();
-    await step(
-      'the broker counts them (GetStats)',
-      async () => {
-        const stats = await admin.getStats({});
-        const queue = stats.destinations.find((d) => d.name === 'TestQueue');
-        check(
-          queue !== undefined && Number(queue.queueSize) === 10,
-          `QueueSize is ${queue?.queueSize}, expected 10`,
-        );
-        return queue!;
-      },
-      (q) => `QueueSize ${q.queueSize}, EnqueueCount ${q.enqueueCount}`,
-    );
-    await step(
-      'a consumer reads the 10 messages in order and acknowledges them',
-      async () => {
-        const consumer = await connectStomp({ host, port, login: 'admin', passcode: 'admin' });
-        const bodies: string[] = [];
-        await new Promise<void>((resolve, reject) => {
+    },
+  );
+
+  await step(
+    'a client connecting to the replica is refused, with the primary named',
+    undefined,
+    async () => {
+      const described = await regionB.describeBroker({ brokerId: replica.brokerId });
+      try {
+        const client = await connectStomp({
+          ...stompEndpoint(described),
+          login: adminUser.username,
+          passcode: adminUser.password,
+        });
+        client.destroy();
+      } catch (error) {
+        if (isStompServerError(error)) return error.headers['message'] ?? '';
+        throw error;
+      }
+      throw new Error('the replica accepted a client');
+    },
+    (message) => `ERROR "${message}"`,
+  );
+
+  await step(
+    'promote the replica from region-b by switchover (no message lost, states identical)',
+    `pnpm mqctl --region region-b promote --broker-id ${replica.brokerId} --mode SWITCHOVER --wait`,
+    async () => {
+      await regionB.promote({ brokerId: replica.brokerId, mode: 'SWITCHOVER' });
+      return waitForBroker(
+        regionB,
+        replica.brokerId,
+        (b) =>
+          replicationStatus(b) === 'PROMOTED' ||
+          (b.dataReplicationMetadata?.dataReplicationRole === 'PRIMARY' &&
+            replicationStatus(b) === 'REPLICATING'),
+        'promoted',
+      );
+    },
+    (b) => `${b.brokerId} is now ${b.dataReplicationMetadata?.dataReplicationRole}`,
+  );
+
+  await step(
+    'read the 10 messages from the new primary in region-b',
+    undefined,
+    async () => {
+      const described = await regionB.describeBroker({ brokerId: replica.brokerId });
+      const consumer = await connectStomp({
+        ...stompEndpoint(described),
+        login: adminUser.username,
+        passcode: adminUser.password,
+      });
+      const received: string[] = [];
+      try {
+        await new Promise<void>((done, fail) => {
           const timer = setTimeout(
-            () => reject(new Error(`only ${bodies.length} of 10 arrived`)),
-            10_000,
+            () => fail(new Error(`only ${received.length} of 10 arrived: ${received.join(', ')}`)),
+            15_000,
           );
           void consumer.subscribe(
             '/queue/TestQueue',
             (message: StompMessage) => {
-              bodies.push(message.body.toString());
+              received.push(message.body.toString());
               void message.ack();
-              if (bodies.length === 10) {
+              if (received.length === bodies.length) {
                 clearTimeout(timer);
-                resolve();
+                done();
               }
             },
             { ack: 'client-individual' },
           );
         });
+      } finally {
         await consumer.disconnect();
-        check(
-          bodies.every((b, i) => b === `test message ${i + 1}`),
-          `out of order: ${bodies.join(', ')}`,
+      }
+      check(
+        received.every((body, i) => body === bodies[i]),
+        `got ${received.join(', ')}`,
+      );
+      return received;
+    },
+    (received) => `"${received[0]}" ... "${received[9]}"`,
+  );
+
+  if (!keep) {
+    await step(
+      'clean up: unpair (update-broker --data-replication-mode NONE, reboot both) and delete both brokers',
+      undefined,
+      async () => {
+        await regionB.updateBroker({ brokerId: replica.brokerId, dataReplicationMode: 'NONE' });
+        await regionB.rebootBroker({ brokerId: replica.brokerId });
+        await waitForBroker(
+          regionB,
+          replica.brokerId,
+          (b) => b.brokerState === 'RUNNING' && b.dataReplicationMode === 'NONE',
+          'unpaired',
         );
-        return bodies;
-      },
-      (bodies) => `"${bodies[0]}" ... "${bodies[9]}"`,
-    );
-    await step('demote the broker to a replica (SetRole REPLICA, epoch 1)', () =>
-      admin.setRole({
-        role: 'REPLICA',
-        epoch: '1',
-        primaryRegion: 'region-b',
-        primaryBrokerId: 'other-broker',
-      }),
-    );
-    await step(
-      'a client connecting to the replica is refused, with the primary named',
-      async () => {
-        try {
-          const client = await connectStomp({ host, port, login: 'admin', passcode: 'admin' });
-          client.destroy();
-        } catch (error) {
-          if (isStompServerError(error)) return error.headers['message'] ?? '';
-          throw error;
-        }
-        throw new Error('the replica accepted a client');
-      },
-      (message) => `ERROR "${message}"`,
-    );
-    await step(
-      'an older epoch cannot change the role back (SetRole PRIMARY, epoch 0)',
-      async () => {
-        try {
-          await admin.setRole({ role: 'PRIMARY', epoch: '0' });
-        } catch {
-          return;
-        }
-        throw new Error('a stale epoch was accepted');
+        await waitForBroker(
+          regionA,
+          primary.brokerId,
+          (b) => b.brokerState === 'RUNNING' && b.dataReplicationMode === 'NONE',
+          'unpaired',
+        );
+        await regionB.deleteBroker({ brokerId: replica.brokerId });
+        await regionA.deleteBroker({ brokerId: primary.brokerId });
       },
     );
-    await step('promote it back (SetRole PRIMARY, epoch 2) and connect again', async () => {
-      await admin.setRole({ role: 'PRIMARY', epoch: '2' });
-      const client = await connectStomp({ host, port, login: 'admin', passcode: 'admin' });
-      await client.disconnect();
-    });
-    admin.close();
-  } finally {
-    await broker?.kill('SIGTERM');
   }
+  regionA.close();
+  regionB.close();
 }
 
 main().then(
   () => {
     console.log(
-      failures === 0 ? '\nThe walk-through held at every step.' : `\n${failures} step(s) failed.`,
+      failures === 0
+        ? `\nThe walkthrough held at every step.${keep ? ' The brokers are still running (--keep); `pnpm stack down` stops everything.' : ''}`
+        : `\n${failures} step(s) failed.`,
     );
     process.exit(failures === 0 ? 0 : 1);
   },
   (error: unknown) => {
     if (failures === 0) console.error(error);
+    console.log('\nThe walkthrough did not hold; logs are under .stack/logs/.');
     process.exit(1);
   },
 );

@@ -102,7 +102,7 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
   const peerState = ctx.stack.regions[ctx.peer];
   const common = {
     ...ctx.env,
-    [stackMarkVariable]: stackMark(ctx.root, ctx.region),
+    [stackMarkVariable]: stackMark(ctx.layout.dir, ctx.region),
     LOG_LEVEL: ctx.env['LOG_LEVEL'] ?? 'info',
   };
   if (service === 'control-plane') {
@@ -115,6 +115,7 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
       CONTROL_PLANE_CONSOLE_ADMIN: `admin:${state.consoleAdminPassword}`,
       CONTROL_PLANE_DB_URL: pgUrlFor(ctx.stack.pgUrl, state.controlPlaneDb),
       CONTROL_PLANE_BROKER_PG_URL: ctx.stack.pgUrl,
+      CONTROL_PLANE_BROKER_DB_PREFIX: state.brokerDbPrefix,
       CONTROL_PLANE_PEERS: `${ctx.peer}=${host}:${peerState.controlPlaneGrpcPort}`,
       CONTROL_PLANE_PROVISIONER: 'local',
       CONTROL_PLANE_STATE_DIR: ctx.layout.controlPlaneStateDir(ctx.region),
@@ -165,7 +166,7 @@ export async function runningPid(
   }
   if (!isAlive(record.pid)) return undefined;
   // A recycled pid is not ours: it must carry this Region's mark.
-  const marked = await markedProcesses(stackMark(ctx.root, ctx.region));
+  const marked = await markedProcesses(stackMark(ctx.layout.dir, ctx.region));
   return marked.includes(record.pid) ? record.pid : undefined;
 }
 
@@ -182,7 +183,7 @@ export async function ensureService(ctx: RegionContext, service: ServiceName): P
     pid = startDetached({
       command: ctx.natsServer,
       args: ['-c', configFile],
-      env: { ...ctx.env, [stackMarkVariable]: stackMark(ctx.root, ctx.region) },
+      env: { ...ctx.env, [stackMarkVariable]: stackMark(ctx.layout.dir, ctx.region) },
       cwd: ctx.root,
       logFile: ctx.layout.logFile(ctx.region, service),
     });

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The two Regions of the local stack, in start order. */
 export const regionNames = ['region-a', 'region-b'] as const;
@@ -9,7 +9,7 @@ export function isRegionName(value: string): value is RegionName {
 }
 
 /**
- * Where the stack keeps its state, under `<root>/.stack/`: the endpoints file the INTERFACE
+ * Where the stack keeps its state, under `<root>/.stack/` (or `STACK_DIR`): the endpoints file the INTERFACE
  * promises, the ports and secrets chosen at the first `up` (kept so `up --region R` brings a
  * Region back on the same addresses), the PKI, logs, and per Region the NATS store and the
  * control plane's state folder (its child processes' records and logs).
@@ -27,8 +27,9 @@ export interface StackLayout {
   logFile(region: RegionName, service: string): string;
 }
 
-export function stackLayout(root: string): StackLayout {
-  const dir = join(root, '.stack');
+/** `STACK_DIR` moves the whole stack elsewhere (tests run their own stack beside a developer's). */
+export function stackLayout(root: string, env: NodeJS.ProcessEnv = {}): StackLayout {
+  const dir = resolve(root, env['STACK_DIR'] ?? '.stack');
   const regionDir = (region: RegionName) => join(dir, region);
   return {
     dir,

@@ -3,15 +3,15 @@ import { closeSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /**
- * Every process the stack starts carries `CRDR_STACK=<root>#<region>` in its environment, and
+ * Every process the stack starts carries `CRDR_STACK=<stack dir>#<region>` in its environment, and
  * passes it on to what it starts in turn (the control plane's brokers and replicators inherit
  * their parent's environment). `down` finds them all by that mark in /proc, so nothing is left
  * behind even when a control plane lost track of a child, and a recycled pid is never killed.
  */
 export const stackMarkVariable = 'CRDR_STACK';
 
-export function stackMark(root: string, region: string): string {
-  return `${root}#${region}`;
+export function stackMark(stackDir: string, region: string): string {
+  return `${stackDir}#${region}`;
 }
 
 export interface DetachedProcessOptions {

@@ -22,6 +22,8 @@ export interface RegionState {
 
 export interface StackState {
   readonly version: 1;
+  /** Names this stack's databases, so two stacks (a developer's, a test's) share one server. */
+  readonly stackId: string;
   /** The Postgres server every database is on (`PG_URL`, else the local one). */
   readonly pgUrl: string;
   readonly regions: Readonly<Record<RegionName, RegionState>>;
@@ -29,8 +31,8 @@ export interface StackState {
 
 const secret = () => randomBytes(18).toString('base64url');
 
-async function newRegionState(region: RegionName): Promise<RegionState> {
-  const id = region.replace('-', '_');
+async function newRegionState(stackId: string, region: RegionName): Promise<RegionState> {
+  const id = `${stackId}_${region.replace('-', '_')}`;
   return {
     natsPort: await freePort(),
     controlPlaneGrpcPort: await freePort(),
@@ -50,9 +52,10 @@ async function newRegionState(region: RegionName): Promise<RegionState> {
 export async function loadOrCreateState(file: string, pgUrl: string): Promise<StackState> {
   const existing = await readState(file);
   if (existing !== undefined) return existing;
+  const stackId = randomBytes(3).toString('hex');
   const regions = {} as Record<RegionName, RegionState>;
-  for (const region of regionNames) regions[region] = await newRegionState(region);
-  const state: StackState = { version: 1, pgUrl, regions };
+  for (const region of regionNames) regions[region] = await newRegionState(stackId, region);
+  const state: StackState = { version: 1, stackId, pgUrl, regions };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await rename(`${file}.tmp`, file);

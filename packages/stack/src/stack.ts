@@ -64,7 +64,7 @@ function endpointsOf(stack: StackState): StackEndpoints {
  * `up` is a no-op that returns the same endpoints.
  */
 export async function stackUp(options: StackOptions, only?: RegionName): Promise<StackEndpoints> {
-  const layout = stackLayout(options.root);
+  const layout = stackLayout(options.root, options.env);
   const pgUrl = options.env['PG_URL'] ?? defaultPgUrl;
   findNatsServer(options.env);
   await checkOpenssl();
@@ -110,10 +110,10 @@ export async function stackDown(
   only?: RegionName,
   purge = false,
 ): Promise<void> {
-  const layout = stackLayout(options.root);
+  const layout = stackLayout(options.root, options.env);
   const regions = only === undefined ? regionNames : [only];
   for (const region of regions) {
-    const mark = stackMark(options.root, region);
+    const mark = stackMark(layout.dir, region);
     if (only === undefined) await terminateMarked(mark, 5_000);
     const killed = await killMarked(mark);
     options.progress(`${region}: stopped${killed > 0 ? ` (${killed} killed)` : ''}`);
@@ -147,7 +147,8 @@ async function dropStackDatabases(stack: StackState): Promise<void> {
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>(
-      "select datname from pg_database where datname like 'crdr\\_stack\\_%'",
+      'select datname from pg_database where datname like $1',
+      [`crdr\\_stack\\_${stack.stackId}\\_%`],
     );
     for (const { datname } of rows) {
       await client.query(`drop database if exists "${datname}" with (force)`);
@@ -166,7 +167,7 @@ export interface RegionStatus {
 }
 
 export async function stackStatus(options: StackOptions): Promise<RegionStatus[] | undefined> {
-  const layout = stackLayout(options.root);
+  const layout = stackLayout(options.root, options.env);
   const stack = await readState(layout.stateFile);
   if (stack === undefined) return undefined;
   const contextOf = await contexts(options, layout, stack);
@@ -175,7 +176,7 @@ export async function stackStatus(options: StackOptions): Promise<RegionStatus[]
     const ctx = contextOf(region);
     const services: Record<string, number | undefined> = {};
     for (const service of serviceNames) services[service] = await runningPid(ctx, service);
-    const all = await markedProcesses(stackMark(options.root, region));
+    const all = await markedProcesses(stackMark(layout.dir, region));
     const own = Object.values(services).filter((pid) => pid !== undefined);
     result.push({
       region,
