@@ -1,0 +1,31 @@
+import { withRetry } from '@crdr/proto';
+import { toUpdateBrokerResult } from '../aws-shape.js';
+import { defineVerb } from '../verb.js';
+import { brokerIdFlag, dataReplicationModes } from './common-flags.js';
+
+export const updateBroker = defineVerb({
+  name: 'update-broker',
+  summary: 'Set the pending data replication mode (applied by reboot-broker).',
+  details:
+    'NONE unpairs a primary and its replica; CRDR pairs them again. The change is pending until reboot-broker.',
+  flags: {
+    'broker-id': brokerIdFlag,
+    'data-replication-mode': {
+      type: 'string',
+      choices: dataReplicationModes,
+      description: 'The data replication mode to apply at the next reboot.',
+    },
+  },
+  examples: ['mqctl update-broker --broker-id ID --data-replication-mode NONE'],
+  async run(flags, context) {
+    const controlPlane = context.controlPlane();
+    // Setting a value is idempotent: a retry sets the same value.
+    const response = await withRetry(() =>
+      controlPlane.updateBroker({
+        brokerId: flags['broker-id'],
+        dataReplicationMode: flags['data-replication-mode'] ?? '',
+      }),
+    );
+    return toUpdateBrokerResult(response);
+  },
+});
