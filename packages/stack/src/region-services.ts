@@ -125,9 +125,10 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
       CONTROL_PLANE_NATS_TLS_CA: ctx.pki.ca.certPath,
       CONTROL_PLANE_NATS_TLS_CERT: ctx.pki.client.certPath,
       CONTROL_PLANE_NATS_TLS_KEY: ctx.pki.client.keyPath,
-      CONTROL_PLANE_NATS_REPLICATION_USER: natsReplicationUser,
-      CONTROL_PLANE_NATS_REPLICATION_PASSWORD: state.natsReplicationPassword,
-      CONTROL_PLANE_NATS_REPLICATION_INBOX_PREFIX: replicationInboxPrefix,
+      CONTROL_PLANE_REPLICATION_NATS_URL: `tls://${host}:${state.natsPort}`,
+      CONTROL_PLANE_REPLICATION_USER: natsReplicationUser,
+      CONTROL_PLANE_REPLICATION_PASSWORD: state.natsReplicationPassword,
+      CONTROL_PLANE_REPLICATION_INBOX_PREFIX: replicationInboxPrefix,
       CONTROL_PLANE_METRICS_GRPC: `${host}:${state.metricsGrpcPort}`,
     };
   }

@@ -1,0 +1,16 @@
+import { unaryHandler, type controlPlaneV1, type HandlerOptions } from '@crdr/proto';
+import type { createPeerOperations } from '../../operations/pairing.js';
+
+/** ControlPlanePeerService: what the other Regions' control planes call. */
+export function createPeerServiceHandlers(
+  peer: ReturnType<typeof createPeerOperations>,
+  handlerOptions: HandlerOptions = {},
+): controlPlaneV1.ControlPlanePeerServiceHandlers {
+  return {
+    DescribePrimary: unaryHandler((r) => peer.describePrimary(r), handlerOptions),
+    AttachReplica: unaryHandler((r) => peer.attachReplica(r), handlerOptions),
+    DetachReplica: unaryHandler((r) => peer.detachReplica(r), handlerOptions),
+    StartReplication: unaryHandler((r) => peer.startReplication(r), handlerOptions),
+    StopReplication: unaryHandler((r) => peer.stopReplication(r), handlerOptions),
+  };
+}

@@ -1,0 +1,451 @@
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { badRequest, failedPrecondition } from '@crdr/errors';
+import { launchDetached, waitForEndpoints } from './process-launch.js';
+import {
+  isRecordedProcessAlive,
+  processStartTime,
+  processTokenVariable,
+  stopRecordedProcess,
+} from './process-liveness.js';
+import { createSupervisor, type SupervisorEvent } from './local-supervisor.js';
+import {
+  createProcessRecordStore,
+  type ProcessKind,
+  type ProcessRecord,
+} from './process-record.js';
+import type {
+  BrokerInstanceInfo,
+  BrokerProcessSpec,
+  Provisioner,
+  ReplicatorInfo,
+  ReplicatorProcessSpec,
+} from './provisioner.js';
+
+export { isProcessStartError, ProcessStartError } from './process-launch.js';
+export type { SupervisorEvent } from './local-supervisor.js';
+
+/** The repository root (this file is services/control-plane/src/adapters/provisioning/). */
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../..');
+
+export interface LocalProvisionerOptions {
+  /** Where process records (`processes/`) and logs (`logs/`) live; kept across restarts. */
+  readonly stateDir: string;
+  /** The interface brokers and replicators listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default `<repo>/services/broker/src/main.ts`. */
+  readonly brokerEntry?: string;
+  /** Default `<repo>/services/replicator/src/main.ts`. */
+  readonly replicatorEntry?: string;
+  /** The children's working directory, where `tsx` resolves. Default the repository root. */
+  readonly cwd?: string;
+  /**
+   * The environment every child starts from, before its own variables. Default this process's
+   * environment without its BROKER_* and REPLICATOR_* variables.
+   */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** How long a child may take to print its ENDPOINTS line. Default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /** How long a graceful stop waits after SIGTERM before SIGKILL. Default 10 s. */
+  readonly stopTimeoutMs?: number;
+  /**
+   * Restart, while this provisioner runs, the instances and replicators it started or adopted
+   * that died (not those stopped through it). Off when absent.
+   */
+  readonly supervise?: LocalSupervisionOptions;
+}
+
+export interface LocalSupervisionOptions {
+  /** How often processes are checked. Default 1 s. */
+  readonly intervalMs?: number;
+  /** Wait after a failed restart, doubled on each failure up to the max. Default 1 s and 30 s. */
+  readonly backoffMinMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Told of every restart and failed restart (the control plane logs them). */
+  readonly onEvent?: (event: SupervisorEvent) => void;
+}
+
+const idPattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** `stomp://127.0.0.1:61613` → `127.0.0.1:61613`. */
+const hostPort = (endpoint: string | undefined): string =>
+  (endpoint ?? '').replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+
+function defaultBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (name.startsWith('BROKER_') || name.startsWith('REPLICATOR_')) continue;
+    if (name === processTokenVariable) continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+function brokerInfo(record: ProcessRecord): BrokerInstanceInfo {
+  const endpoints = record.endpoints ?? {};
+  return {
+    instanceId: record.id,
+    stomp: hostPort(endpoints['stomp']),
+    ws: hostPort(endpoints['ws']),
+    grpc: hostPort(endpoints['grpc']),
+    pid: record.pid,
+  };
+}
+
+function replicatorInfo(record: ProcessRecord): ReplicatorInfo {
+  return { grpc: hostPort(record.endpoints?.['grpc']), pid: record.pid };
+}
+
+/**
+ * The `local` provisioner: brokers and replicators as detached child processes of this machine
+ * (`node --import tsx <entry>`), recorded under `<stateDir>/processes/` and logging to
+ * `<stateDir>/logs/`. A new provisioner over the same stateDir re-adopts the processes that still
+ * run (checked by pid and by a token in their environment) and restarts only the ones that died
+ * when asked to start them. Synchronous: nothing happens until a method is called.
+ *
+ * One provisioner per stateDir at a time: operations on one broker are serialized within a
+ * provisioner, not across processes.
+ */
+export function createLocalProvisioner(options: LocalProvisionerOptions): Provisioner {
+  const stateDir = resolve(options.stateDir);
+  const records = createProcessRecordStore(join(stateDir, 'processes'));
+  const logDir = join(stateDir, 'logs');
+  const host = options.host ?? '127.0.0.1';
+  const cwd = options.cwd ?? repoRoot;
+  const brokerEntry = options.brokerEntry ?? join(repoRoot, 'services/broker/src/main.ts');
+  const replicatorEntry =
+    options.replicatorEntry ?? join(repoRoot, 'services/replicator/src/main.ts');
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const baseEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.baseEnv ?? defaultBaseEnv())) {
+    if (value !== undefined) baseEnv[name] = value;
+  }
+  const closing = new AbortController();
+  /** Exit descriptions of the children this provisioner started (it is their parent). */
+  const exits = new Map<number, () => string | undefined>();
+  /** One operation at a time per broker (or replicator), so two starts cannot both spawn. */
+  const locks = new Map<string, Promise<unknown>>();
+
+  function serialized<T>(key: string, action: () => Promise<T>): Promise<T> {
+    if (closing.signal.aborted)
+      return Promise.reject(failedPrecondition('the local provisioner is closed'));
+    const previous = locks.get(key) ?? Promise.resolve();
+    const next = previous.then(action, action);
+    const settled = next.catch(() => undefined);
+    locks.set(key, settled);
+    void settled.then(() => {
+      if (locks.get(key) === settled) locks.delete(key);
+    });
+    return next;
+  }
+
+  const supervisor =
+    options.supervise === undefined
+      ? undefined
+      : createSupervisor({
+          intervalMs: options.supervise.intervalMs ?? 1000,
+          backoffMinMs: options.supervise.backoffMinMs ?? 1000,
+          backoffMaxMs: options.supervise.backoffMaxMs ?? 30_000,
+          ...(options.supervise.onEvent === undefined
+            ? {}
+            : { onEvent: options.supervise.onEvent }),
+        });
+  /** The spec each supervised key was last started with; its restarts use it. */
+  const supervised = new Map<string, object>();
+
+  /** Called under the key's lock, after a successful start. */
+  function superviseLocked(
+    key: string,
+    spec: object,
+    wanted: readonly { kind: ProcessKind; id: string }[],
+    restartLocked: () => Promise<unknown>,
+  ): void {
+    if (supervisor === undefined) return;
+    supervised.set(key, spec);
+    const needsRestart = async (): Promise<boolean> => {
+      for (const { kind, id } of wanted) {
+        const record = await records.read(kind, id);
+        if (record === undefined || !isRecordedProcessAlive(record)) return true;
+      }
+      return false;
+    };
+    supervisor.watch(key, needsRestart, () =>
+      serialized(key, async () => {
+        // A stopBroker/stopReplicator or a newer start since the check: not ours to restart.
+        if (supervised.get(key) === spec) await restartLocked();
+      }),
+    );
+  }
+
+  function unsuperviseLocked(key: string): void {
+    supervised.delete(key);
+    supervisor?.unwatch(key);
+  }
+
+  function checkId(what: string, value: string): void {
+    if (!idPattern.test(value))
+      throw badRequest(
+        `${what} must be 1 to 100 of A-Z a-z 0-9 . _ - (got ${JSON.stringify(value)})`,
+        {
+          details: { field: what },
+        },
+      );
+  }
+
+  async function stop(record: ProcessRecord, graceful: boolean): Promise<void> {
+    await stopRecordedProcess(record, {
+      graceful,
+      gracefulTimeoutMs: stopTimeoutMs,
+      killTimeoutMs: 10_000,
+    });
+    await records.remove(record.kind, record.id);
+    exits.delete(record.pid);
+  }
+
+  /** Adopts the recorded process when it still runs (waiting for its endpoints if need be). */
+  async function adopt(record: ProcessRecord): Promise<ProcessRecord | undefined> {
+    if (!isRecordedProcessAlive(record)) {
+      await records.remove(record.kind, record.id);
+      exits.delete(record.pid);
+      return undefined;
+    }
+    if (record.endpoints !== undefined) return record;
+    return await awaitReady(record);
+  }
+
+  /** Waits for the ENDPOINTS line; on failure kills the process and forgets it. */
+  async function awaitReady(record: ProcessRecord): Promise<ProcessRecord> {
+    try {
+      const endpoints = await waitForEndpoints(record, {
+        timeoutMs: readyTimeoutMs,
+        signal: closing.signal,
+        exitDescription: exits.get(record.pid),
+      });
+      const ready = { ...record, endpoints };
+      await records.write(ready);
+      return ready;
+    } catch (error) {
+      // A close() leaves the process to the next provisioner, which adopts it.
+      if (closing.signal.aborted) throw error;
+      await stop(record, false);
+      throw error;
+    }
+  }
+
+  async function launch(spec: {
+    readonly kind: ProcessKind;
+    readonly id: string;
+    readonly brokerId: string;
+    readonly primaryBrokerId?: string;
+    readonly entry: string;
+    readonly logName: string;
+    readonly env: Record<string, string>;
+  }): Promise<ProcessRecord> {
+    const token = randomBytes(16).toString('hex');
+    const command = [process.execPath, '--import', 'tsx', spec.entry];
+    const logFile = join(logDir, `${spec.logName}.log`);
+    const launched = await launchDetached({
+      command,
+      cwd,
+      env: { ...baseEnv, ...spec.env, [processTokenVariable]: token },
+      logFile,
+    });
+    exits.set(launched.pid, launched.exitDescription);
+    const startTime = processStartTime(launched.pid);
+    const record: ProcessRecord = {
+      kind: spec.kind,
+      id: spec.id,
+      brokerId: spec.brokerId,
+      ...(spec.primaryBrokerId === undefined ? {} : { primaryBrokerId: spec.primaryBrokerId }),
+      pid: launched.pid,
+      token,
+      command,
+      cwd,
+      logFile,
+      logOffset: launched.logOffset,
+      startedAt: new Date().toISOString(),
+      ...(startTime === undefined ? {} : { startTime }),
+    };
+    // Recorded before waiting, so a control plane killed now finds the process after restart.
+    await records.write(record);
+    return await awaitReady(record);
+  }
+
+  function brokerEnv(spec: BrokerProcessSpec, instanceId: string): Record<string, string> {
+    return {
+      LOG_LEVEL: 'info',
+      BROKER_HOST: host,
+      BROKER_STOMP_PORT: '0',
+      BROKER_WS_PORT: '0',
+      BROKER_GRPC_PORT: '0',
+      ...spec.env,
+      BROKER_ID: spec.brokerId,
+      BROKER_INSTANCE_ID: instanceId,
+      BROKER_DB_URL: spec.dbUrl,
+      BROKER_PRINT_ENDPOINTS: 'true',
+    };
+  }
+
+  async function ensureBrokerInstance(
+    spec: BrokerProcessSpec,
+    n: number,
+  ): Promise<{ record: ProcessRecord; started: boolean }> {
+    const instanceId = `${spec.brokerId}-${n}`;
+    const existing = await records.read('broker', instanceId);
+    const adopted = existing === undefined ? undefined : await adopt(existing);
+    if (adopted !== undefined) return { record: adopted, started: false };
+    const record = await launch({
+      kind: 'broker',
+      id: instanceId,
+      brokerId: spec.brokerId,
+      entry: brokerEntry,
+      logName: instanceId,
+      env: brokerEnv(spec, instanceId),
+    });
+    return { record, started: true };
+  }
+
+  async function brokerRecords(brokerId: string): Promise<ProcessRecord[]> {
+    const all = await records.list();
+    return all
+      .filter((record) => record.kind === 'broker' && record.brokerId === brokerId)
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async function startBrokerLocked(spec: BrokerProcessSpec): Promise<BrokerInstanceInfo[]> {
+    const count = spec.deploymentMode === 'ACTIVE_STANDBY_MULTI_AZ' ? 2 : 1;
+    const wanted = Array.from({ length: count }, (_, i) => `${spec.brokerId}-${i + 1}`);
+    for (const extra of await brokerRecords(spec.brokerId)) {
+      if (!wanted.includes(extra.id)) await stop(extra, true);
+    }
+    const outcomes = await Promise.allSettled(
+      wanted.map((_, i) => ensureBrokerInstance(spec, i + 1)),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) {
+      // Do not leave half a broker behind: stop what this call started.
+      for (const outcome of outcomes) {
+        if (outcome.status === 'fulfilled' && outcome.value.started)
+          await stop(outcome.value.record, false);
+      }
+      throw failed.reason;
+    }
+    return outcomes.map((o) =>
+      brokerInfo((o as PromiseFulfilledResult<{ record: ProcessRecord }>).value.record),
+    );
+  }
+
+  async function startReplicatorLocked(spec: ReplicatorProcessSpec): Promise<ReplicatorInfo> {
+    const existing = await records.read('replicator', spec.replicaBrokerId);
+    if (existing !== undefined && existing.primaryBrokerId !== spec.primaryBrokerId) {
+      // It replicates from another primary (a re-pair): replace it.
+      await stop(existing, true);
+    } else if (existing !== undefined) {
+      const adopted = await adopt(existing);
+      if (adopted !== undefined) return replicatorInfo(adopted);
+    }
+    const record = await launch({
+      kind: 'replicator',
+      id: spec.replicaBrokerId,
+      brokerId: spec.replicaBrokerId,
+      primaryBrokerId: spec.primaryBrokerId,
+      entry: replicatorEntry,
+      logName: `${spec.replicaBrokerId}.replicator`,
+      env: {
+        LOG_LEVEL: 'info',
+        REPLICATOR_GRPC_HOST: host,
+        REPLICATOR_GRPC_PORT: '0',
+        ...spec.env,
+        REPLICATOR_PRIMARY_BROKER_ID: spec.primaryBrokerId,
+        REPLICATOR_REPLICA_BROKER_ID: spec.replicaBrokerId,
+      },
+    });
+    return replicatorInfo(record);
+  }
+
+  return {
+    kind: 'local',
+
+    async startBroker(spec) {
+      checkId('brokerId', spec.brokerId);
+      const key = `broker:${spec.brokerId}`;
+      return await serialized(key, async () => {
+        try {
+          const instances = await startBrokerLocked(spec);
+          superviseLocked(
+            key,
+            spec,
+            instances.map((i) => ({ kind: 'broker', id: i.instanceId })),
+            () => startBrokerLocked(spec),
+          );
+          return instances;
+        } catch (error) {
+          unsuperviseLocked(key);
+          throw error;
+        }
+      });
+    },
+
+    async stopBroker(brokerId, stopOptions) {
+      checkId('brokerId', brokerId);
+      const key = `broker:${brokerId}`;
+      return await serialized(key, async () => {
+        unsuperviseLocked(key);
+        const graceful = stopOptions?.graceful ?? true;
+        await Promise.all((await brokerRecords(brokerId)).map((r) => stop(r, graceful)));
+      });
+    },
+
+    async brokerInstances(brokerId) {
+      checkId('brokerId', brokerId);
+      const running = (await brokerRecords(brokerId)).filter(
+        (record) => record.endpoints !== undefined && isRecordedProcessAlive(record),
+      );
+      return running.map(brokerInfo);
+    },
+
+    async startReplicator(spec) {
+      checkId('replicaBrokerId', spec.replicaBrokerId);
+      checkId('primaryBrokerId', spec.primaryBrokerId);
+      const key = `replicator:${spec.replicaBrokerId}`;
+      return await serialized(key, async () => {
+        try {
+          const info = await startReplicatorLocked(spec);
+          superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
+            startReplicatorLocked(spec),
+          );
+          return info;
+        } catch (error) {
+          unsuperviseLocked(key);
+          throw error;
+        }
+      });
+    },
+
+    async stopReplicator(replicaBrokerId, stopOptions) {
+      checkId('replicaBrokerId', replicaBrokerId);
+      const key = `replicator:${replicaBrokerId}`;
+      return await serialized(key, async () => {
+        unsuperviseLocked(key);
+        const existing = await records.read('replicator', replicaBrokerId);
+        if (existing !== undefined) await stop(existing, stopOptions?.graceful ?? true);
+      });
+    },
+
+    async replicator(replicaBrokerId) {
+      checkId('replicaBrokerId', replicaBrokerId);
+      const record = await records.read('replicator', replicaBrokerId);
+      if (record === undefined || record.endpoints === undefined) return undefined;
+      return isRecordedProcessAlive(record) ? replicatorInfo(record) : undefined;
+    },
+
+    async close() {
+      supervisor?.close();
+      closing.abort(failedPrecondition('the local provisioner is closed'));
+      await Promise.allSettled([...locks.values()]);
+    },
+  };
+}

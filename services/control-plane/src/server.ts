@@ -1,0 +1,195 @@
+import type * as grpc from '@grpc/grpc-js';
+import {
+  addStandardServices,
+  bindGrpcServer,
+  createGrpcServer,
+  loadProto,
+  shutdownGrpcServer,
+  type controlPlaneV1,
+  type HandlerOptions,
+} from '@crdr/proto';
+import { createPool, ensureDatabase } from '@crdr/store';
+import type { Logger } from '@crdr/telemetry';
+import type pg from 'pg';
+import { createBrokerRepository, type BrokerRepository } from './adapters/pg/broker.repository.js';
+import { createEventStore } from './adapters/pg/event-store.js';
+import {
+  createControlPlaneServiceHandlers,
+  type PromotionRpc,
+} from './adapters/grpc/control-plane.grpc.js';
+import { createInternalServiceHandlers } from './adapters/grpc/internal.grpc.js';
+import { createPeerServiceHandlers } from './adapters/grpc/peer.grpc.js';
+import { createReplicationLogAdmin } from './adapters/nats/replication-log.admin.js';
+import { createLocalProvisioner } from './adapters/provisioning/local-provisioner.js';
+import type { Provisioner } from './adapters/provisioning/provisioner.js';
+import {
+  createStaticProvisioner,
+  type StaticProvisioner,
+} from './adapters/provisioning/static-provisioner.js';
+import type { ControlPlaneConfig } from './config.js';
+import type { BrokerEvent } from './domain/broker.types.js';
+import { createPeerClients, type OperationsContext } from './operations/context.js';
+import { createLifecycleOperations } from './operations/lifecycle.js';
+import { createPeerOperations } from './operations/pairing.js';
+import { createUserOperations } from './operations/users.js';
+
+export interface ControlPlaneEndpoints {
+  /** host:port of ControlPlaneService, ControlPlaneInternalService and ControlPlanePeerService. */
+  readonly grpc: string;
+}
+
+export interface ControlPlaneDeps {
+  readonly config: Readonly<ControlPlaneConfig>;
+  readonly log: Logger;
+  /** Replaces the provisioner CONTROL_PLANE_PROVISIONER names. */
+  readonly provisioner?: Provisioner;
+  /** Promote, ListDivergentEvents, ResolveDivergentTail: UNIMPLEMENTED until given here. */
+  readonly promotionHandlers?: Pick<controlPlaneV1.ControlPlaneServiceHandlers, PromotionRpc>;
+}
+
+export interface ControlPlaneServer {
+  start(): Promise<ControlPlaneEndpoints>;
+  stop(): Promise<void>;
+  /** After start(): the registry and the operations' context, for the promotion sagas. */
+  readonly repository: BrokerRepository;
+  readonly context: OperationsContext;
+}
+
+const serviceNames = [
+  'crdr.controlplane.v1.ControlPlaneService',
+  'crdr.controlplane.v1.ControlPlaneInternalService',
+  'crdr.controlplane.v1.ControlPlanePeerService',
+];
+
+/**
+ * One Region's control plane: the broker registry (an event store in its own database), the
+ * Amazon-MQ-shaped API, the internal and peer APIs on one gRPC port, and the provisioner.
+ * Nothing runs until start(); it resumes creations, reboots and deletions left in progress.
+ */
+export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
+  const { config, log } = deps;
+  let pool: pg.Pool | undefined;
+  let grpcServer: grpc.Server | undefined;
+  let repository: BrokerRepository | undefined;
+  let context: OperationsContext | undefined;
+  let provisioner: Provisioner | undefined;
+  const peers = createPeerClients(config.CONTROL_PLANE_PEERS);
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+  const handlerOptions: HandlerOptions = {
+    onUnexpectedError: (error, method) => log.error({ err: error, method }, 'gRPC call failed'),
+  };
+
+  function createProvisioner(): { provisioner: Provisioner; staticOne?: StaticProvisioner } {
+    if (deps.provisioner !== undefined) return { provisioner: deps.provisioner };
+    if (config.CONTROL_PLANE_PROVISIONER === 'static') {
+      const staticOne = createStaticProvisioner({
+        registerTimeoutMs: config.CONTROL_PLANE_STATIC_REGISTER_TIMEOUT_MS,
+      });
+      return { provisioner: staticOne, staticOne };
+    }
+    return {
+      provisioner: createLocalProvisioner({
+        stateDir: config.CONTROL_PLANE_STATE_DIR,
+        readyTimeoutMs: config.CONTROL_PLANE_BROKER_READY_TIMEOUT_MS,
+      }),
+    };
+  }
+
+  return {
+    get repository() {
+      if (repository === undefined) throw new Error('the control plane is not started');
+      return repository;
+    },
+    get context() {
+      if (context === undefined) throw new Error('the control plane is not started');
+      return context;
+    },
+    async start() {
+      await ensureDatabase(config.CONTROL_PLANE_DB_URL);
+      pool = createPool(config.CONTROL_PLANE_DB_URL, { applicationName: 'crdr-control-plane' });
+      const store = createEventStore<BrokerEvent>(pool);
+      await store.migrate();
+      repository = createBrokerRepository(store);
+      const provisioners = createProvisioner();
+      provisioner = provisioners.provisioner;
+      const natsUrl = config.CONTROL_PLANE_NATS_URL;
+      context = {
+        config,
+        log,
+        repository,
+        provisioner,
+        replicationLog:
+          natsUrl === undefined
+            ? undefined
+            : createReplicationLogAdmin({
+                url: natsUrl,
+                user: config.CONTROL_PLANE_NATS_USER,
+                password: config.CONTROL_PLANE_NATS_PASSWORD,
+                caFile: config.CONTROL_PLANE_NATS_TLS_CA,
+                certFile: config.CONTROL_PLANE_NATS_TLS_CERT,
+                keyFile: config.CONTROL_PLANE_NATS_TLS_KEY,
+              }),
+        peer: (region, field) => peers.get(region, field),
+        now: () => new Date().toISOString(),
+        background(name, work) {
+          const running: Promise<void> = work()
+            .catch((error: unknown) =>
+              log.error({ err: error, step: name }, 'background step failed'),
+            )
+            .finally(() => inFlight.delete(running));
+          inFlight.add(running);
+        },
+        async drain() {
+          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        },
+        stopping: () => stopping,
+      };
+      const lifecycle = createLifecycleOperations(context);
+      const proto = loadProto().crdr.controlplane.v1;
+      grpcServer = createGrpcServer();
+      grpcServer.addService(proto.ControlPlaneService.service, {
+        ...createControlPlaneServiceHandlers({
+          repository,
+          lifecycle,
+          users: createUserOperations(context),
+          handlerOptions,
+        }),
+        ...deps.promotionHandlers,
+      });
+      grpcServer.addService(
+        proto.ControlPlaneInternalService.service,
+        createInternalServiceHandlers({
+          repository,
+          region: config.CONTROL_PLANE_REGION,
+          staticProvisioner: provisioners.staticOne,
+          handlerOptions,
+        }),
+      );
+      grpcServer.addService(
+        proto.ControlPlanePeerService.service,
+        createPeerServiceHandlers(createPeerOperations(context), handlerOptions),
+      );
+      addStandardServices(grpcServer, serviceNames);
+      const port = await bindGrpcServer(
+        grpcServer,
+        `${config.CONTROL_PLANE_HOST}:${config.CONTROL_PLANE_GRPC_PORT}`,
+      );
+      await lifecycle.resume();
+      log.info(
+        { region: config.CONTROL_PLANE_REGION, port, provisioner: provisioner.kind },
+        'control plane serving',
+      );
+      return { grpc: `${config.CONTROL_PLANE_HOST}:${port}` };
+    },
+    async stop() {
+      stopping = true;
+      if (grpcServer !== undefined) await shutdownGrpcServer(grpcServer);
+      // Steps still running give up (the provisioner closes) and resume at the next start.
+      await provisioner?.close();
+      await context?.drain();
+      peers.close();
+      await pool?.end();
+    },
+  };
+}
