@@ -11,6 +11,7 @@ export type {
   ReplicationLogTable,
   ReplicationPublishedTable,
   ReplicationAppliedTable,
+  BrokerDemotionTable,
   DataReplicationRole,
   DataReplicationMode,
   DestinationKind,

@@ -17,6 +17,7 @@ export interface Database {
   replication_log: ReplicationLogTable;
   replication_published: ReplicationPublishedTable;
   replication_applied: ReplicationAppliedTable;
+  broker_demotion: BrokerDemotionTable;
 }
 
 export type DataReplicationRole = 'PRIMARY' | 'REPLICA';
@@ -129,10 +130,24 @@ export interface ReplicationPublishedTable {
 export interface ReplicationAppliedTable {
   id: ColumnType<number, number | undefined, never>;
   source_broker_id: string;
+  /** The generation of the source's log the sequence counts (0: not known). */
+  source_generation: ColumnType<bigint, bigint | undefined, bigint>;
   epoch: bigint;
   applied_seq: bigint;
   /** TC of the last applied event. */
   last_created_at_ms: bigint;
   /** TP: when the last event was applied here. */
   last_applied_at_ms: bigint;
+}
+
+/** A primary being demoted by a switchover: its log ends with the marker at `sequence`. */
+export interface BrokerDemotionTable {
+  id: ColumnType<number, number | undefined, never>;
+  promotion_id: string;
+  next_epoch: bigint;
+  sequence: bigint;
+  generation: bigint;
+  new_primary_region: string | null;
+  new_primary_broker_id: string | null;
+  started_at_ms: bigint;
 }

@@ -54,6 +54,11 @@ const schema = z.object({
   BROKER_NATS_TLS_CA: z.string().optional(),
   BROKER_NATS_TLS_CERT: z.string().optional(),
   BROKER_NATS_TLS_KEY: z.string().optional(),
+  /**
+   * Serve no client, whatever the stored role, until a SetRole confirms the role: a returning
+   * old primary is kept from serving before its control plane learns of a failover.
+   */
+  BROKER_START_HELD: bool().default(false),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Print a machine-readable ENDPOINTS line on standard output once serving or standing by. */
   BROKER_PRINT_ENDPOINTS: bool().default(true),

@@ -18,6 +18,7 @@ import {
   type ReplicationRelay,
 } from './adapters/nats/replication-relay.js';
 import { natsOptions } from './adapters/nats/nats-options.js';
+import { createStreamLogReader } from './adapters/nats/log-reader.js';
 import { createBrokerEngine, type BrokerRuntime } from './engine/broker-engine.js';
 import { createUserDirectory } from './engine/user-directory.js';
 
@@ -111,6 +112,15 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
             connected: relay.status.connected,
             replicas: relay.replicas,
           },
+    startHeld: config.BROKER_START_HELD,
+    ...(config.BROKER_NATS_URL === undefined
+      ? {}
+      : {
+          logReader: createStreamLogReader({
+            brokerId: config.BROKER_ID,
+            nats: natsOptions(config),
+          }),
+        }),
     guard: (trx) => lease.assertHeld(trx),
     fence: () =>
       lease.token === undefined
@@ -166,10 +176,8 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
           brokerId: config.BROKER_ID,
           nats: natsOptions(config),
           log: log.child({ component: 'relay' }),
-          active: () =>
-            runtime.serving &&
-            runtime.role.role === 'PRIMARY' &&
-            runtime.role.dataReplicationMode === 'CRDR',
+          // Also while held or being demoted: the outbox (a switchover marker) still goes out.
+          active: () => runtime.publishing,
         });
         relay.start();
       }

@@ -6,6 +6,9 @@ import type { AbortTransactionRequest as _crdr_broker_v1_AbortTransactionRequest
 import type { AbortTransactionResponse as _crdr_broker_v1_AbortTransactionResponse, AbortTransactionResponse__Output as _crdr_broker_v1_AbortTransactionResponse__Output } from './crdr/broker/v1/AbortTransactionResponse.js';
 import type { AckRequest as _crdr_broker_v1_AckRequest, AckRequest__Output as _crdr_broker_v1_AckRequest__Output } from './crdr/broker/v1/AckRequest.js';
 import type { AckResponse as _crdr_broker_v1_AckResponse, AckResponse__Output as _crdr_broker_v1_AckResponse__Output } from './crdr/broker/v1/AckResponse.js';
+import type { AppliedPosition as _crdr_broker_v1_AppliedPosition, AppliedPosition__Output as _crdr_broker_v1_AppliedPosition__Output } from './crdr/broker/v1/AppliedPosition.js';
+import type { BeginDemotionRequest as _crdr_broker_v1_BeginDemotionRequest, BeginDemotionRequest__Output as _crdr_broker_v1_BeginDemotionRequest__Output } from './crdr/broker/v1/BeginDemotionRequest.js';
+import type { BeginDemotionResponse as _crdr_broker_v1_BeginDemotionResponse, BeginDemotionResponse__Output as _crdr_broker_v1_BeginDemotionResponse__Output } from './crdr/broker/v1/BeginDemotionResponse.js';
 import type { BeginTransactionRequest as _crdr_broker_v1_BeginTransactionRequest, BeginTransactionRequest__Output as _crdr_broker_v1_BeginTransactionRequest__Output } from './crdr/broker/v1/BeginTransactionRequest.js';
 import type { BeginTransactionResponse as _crdr_broker_v1_BeginTransactionResponse, BeginTransactionResponse__Output as _crdr_broker_v1_BeginTransactionResponse__Output } from './crdr/broker/v1/BeginTransactionResponse.js';
 import type { BrokerAdminServiceClient as _crdr_broker_v1_BrokerAdminServiceClient, BrokerAdminServiceDefinition as _crdr_broker_v1_BrokerAdminServiceDefinition } from './crdr/broker/v1/BrokerAdminService.js';
@@ -23,7 +26,9 @@ import type { DeleteDestinationResponse as _crdr_broker_v1_DeleteDestinationResp
 import type { DeleteUserRequest as _crdr_broker_v1_DeleteUserRequest, DeleteUserRequest__Output as _crdr_broker_v1_DeleteUserRequest__Output } from './crdr/broker/v1/DeleteUserRequest.js';
 import type { DeleteUserResponse as _crdr_broker_v1_DeleteUserResponse, DeleteUserResponse__Output as _crdr_broker_v1_DeleteUserResponse__Output } from './crdr/broker/v1/DeleteUserResponse.js';
 import type { Delivery as _crdr_broker_v1_Delivery, Delivery__Output as _crdr_broker_v1_Delivery__Output } from './crdr/broker/v1/Delivery.js';
+import type { Demotion as _crdr_broker_v1_Demotion, Demotion__Output as _crdr_broker_v1_Demotion__Output } from './crdr/broker/v1/Demotion.js';
 import type { DestinationInfo as _crdr_broker_v1_DestinationInfo, DestinationInfo__Output as _crdr_broker_v1_DestinationInfo__Output } from './crdr/broker/v1/DestinationInfo.js';
+import type { DivergentMessage as _crdr_broker_v1_DivergentMessage, DivergentMessage__Output as _crdr_broker_v1_DivergentMessage__Output } from './crdr/broker/v1/DivergentMessage.js';
 import type { GetReplicationStatusRequest as _crdr_broker_v1_GetReplicationStatusRequest, GetReplicationStatusRequest__Output as _crdr_broker_v1_GetReplicationStatusRequest__Output } from './crdr/broker/v1/GetReplicationStatusRequest.js';
 import type { GetReplicationStatusResponse as _crdr_broker_v1_GetReplicationStatusResponse, GetReplicationStatusResponse__Output as _crdr_broker_v1_GetReplicationStatusResponse__Output } from './crdr/broker/v1/GetReplicationStatusResponse.js';
 import type { GetRoleRequest as _crdr_broker_v1_GetRoleRequest, GetRoleRequest__Output as _crdr_broker_v1_GetRoleRequest__Output } from './crdr/broker/v1/GetRoleRequest.js';
@@ -34,8 +39,13 @@ import type { GetStatsRequest as _crdr_broker_v1_GetStatsRequest, GetStatsReques
 import type { GetStatsResponse as _crdr_broker_v1_GetStatsResponse, GetStatsResponse__Output as _crdr_broker_v1_GetStatsResponse__Output } from './crdr/broker/v1/GetStatsResponse.js';
 import type { ListDestinationsRequest as _crdr_broker_v1_ListDestinationsRequest, ListDestinationsRequest__Output as _crdr_broker_v1_ListDestinationsRequest__Output } from './crdr/broker/v1/ListDestinationsRequest.js';
 import type { ListDestinationsResponse as _crdr_broker_v1_ListDestinationsResponse, ListDestinationsResponse__Output as _crdr_broker_v1_ListDestinationsResponse__Output } from './crdr/broker/v1/ListDestinationsResponse.js';
+import type { ListDivergentMessagesRequest as _crdr_broker_v1_ListDivergentMessagesRequest, ListDivergentMessagesRequest__Output as _crdr_broker_v1_ListDivergentMessagesRequest__Output } from './crdr/broker/v1/ListDivergentMessagesRequest.js';
+import type { ListDivergentMessagesResponse as _crdr_broker_v1_ListDivergentMessagesResponse, ListDivergentMessagesResponse__Output as _crdr_broker_v1_ListDivergentMessagesResponse__Output } from './crdr/broker/v1/ListDivergentMessagesResponse.js';
+import type { ListLogEventsRequest as _crdr_broker_v1_ListLogEventsRequest, ListLogEventsRequest__Output as _crdr_broker_v1_ListLogEventsRequest__Output } from './crdr/broker/v1/ListLogEventsRequest.js';
+import type { ListLogEventsResponse as _crdr_broker_v1_ListLogEventsResponse, ListLogEventsResponse__Output as _crdr_broker_v1_ListLogEventsResponse__Output } from './crdr/broker/v1/ListLogEventsResponse.js';
 import type { ListUsersRequest as _crdr_broker_v1_ListUsersRequest, ListUsersRequest__Output as _crdr_broker_v1_ListUsersRequest__Output } from './crdr/broker/v1/ListUsersRequest.js';
 import type { ListUsersResponse as _crdr_broker_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_broker_v1_ListUsersResponse__Output } from './crdr/broker/v1/ListUsersResponse.js';
+import type { LogEvent as _crdr_broker_v1_LogEvent, LogEvent__Output as _crdr_broker_v1_LogEvent__Output } from './crdr/broker/v1/LogEvent.js';
 import type { NackRequest as _crdr_broker_v1_NackRequest, NackRequest__Output as _crdr_broker_v1_NackRequest__Output } from './crdr/broker/v1/NackRequest.js';
 import type { NackResponse as _crdr_broker_v1_NackResponse, NackResponse__Output as _crdr_broker_v1_NackResponse__Output } from './crdr/broker/v1/NackResponse.js';
 import type { PurgeDestinationRequest as _crdr_broker_v1_PurgeDestinationRequest, PurgeDestinationRequest__Output as _crdr_broker_v1_PurgeDestinationRequest__Output } from './crdr/broker/v1/PurgeDestinationRequest.js';
@@ -64,6 +74,9 @@ export interface ProtoGrpcType {
         AckMode: EnumTypeDefinition
         AckRequest: MessageTypeDefinition<_crdr_broker_v1_AckRequest, _crdr_broker_v1_AckRequest__Output>
         AckResponse: MessageTypeDefinition<_crdr_broker_v1_AckResponse, _crdr_broker_v1_AckResponse__Output>
+        AppliedPosition: MessageTypeDefinition<_crdr_broker_v1_AppliedPosition, _crdr_broker_v1_AppliedPosition__Output>
+        BeginDemotionRequest: MessageTypeDefinition<_crdr_broker_v1_BeginDemotionRequest, _crdr_broker_v1_BeginDemotionRequest__Output>
+        BeginDemotionResponse: MessageTypeDefinition<_crdr_broker_v1_BeginDemotionResponse, _crdr_broker_v1_BeginDemotionResponse__Output>
         BeginTransactionRequest: MessageTypeDefinition<_crdr_broker_v1_BeginTransactionRequest, _crdr_broker_v1_BeginTransactionRequest__Output>
         BeginTransactionResponse: MessageTypeDefinition<_crdr_broker_v1_BeginTransactionResponse, _crdr_broker_v1_BeginTransactionResponse__Output>
         /**
@@ -85,8 +98,10 @@ export interface ProtoGrpcType {
         DeleteUserRequest: MessageTypeDefinition<_crdr_broker_v1_DeleteUserRequest, _crdr_broker_v1_DeleteUserRequest__Output>
         DeleteUserResponse: MessageTypeDefinition<_crdr_broker_v1_DeleteUserResponse, _crdr_broker_v1_DeleteUserResponse__Output>
         Delivery: MessageTypeDefinition<_crdr_broker_v1_Delivery, _crdr_broker_v1_Delivery__Output>
+        Demotion: MessageTypeDefinition<_crdr_broker_v1_Demotion, _crdr_broker_v1_Demotion__Output>
         DestinationInfo: MessageTypeDefinition<_crdr_broker_v1_DestinationInfo, _crdr_broker_v1_DestinationInfo__Output>
         DestinationType: EnumTypeDefinition
+        DivergentMessage: MessageTypeDefinition<_crdr_broker_v1_DivergentMessage, _crdr_broker_v1_DivergentMessage__Output>
         GetReplicationStatusRequest: MessageTypeDefinition<_crdr_broker_v1_GetReplicationStatusRequest, _crdr_broker_v1_GetReplicationStatusRequest__Output>
         GetReplicationStatusResponse: MessageTypeDefinition<_crdr_broker_v1_GetReplicationStatusResponse, _crdr_broker_v1_GetReplicationStatusResponse__Output>
         GetRoleRequest: MessageTypeDefinition<_crdr_broker_v1_GetRoleRequest, _crdr_broker_v1_GetRoleRequest__Output>
@@ -97,8 +112,14 @@ export interface ProtoGrpcType {
         GetStatsResponse: MessageTypeDefinition<_crdr_broker_v1_GetStatsResponse, _crdr_broker_v1_GetStatsResponse__Output>
         ListDestinationsRequest: MessageTypeDefinition<_crdr_broker_v1_ListDestinationsRequest, _crdr_broker_v1_ListDestinationsRequest__Output>
         ListDestinationsResponse: MessageTypeDefinition<_crdr_broker_v1_ListDestinationsResponse, _crdr_broker_v1_ListDestinationsResponse__Output>
+        ListDivergentMessagesRequest: MessageTypeDefinition<_crdr_broker_v1_ListDivergentMessagesRequest, _crdr_broker_v1_ListDivergentMessagesRequest__Output>
+        ListDivergentMessagesResponse: MessageTypeDefinition<_crdr_broker_v1_ListDivergentMessagesResponse, _crdr_broker_v1_ListDivergentMessagesResponse__Output>
+        ListLogEventsRequest: MessageTypeDefinition<_crdr_broker_v1_ListLogEventsRequest, _crdr_broker_v1_ListLogEventsRequest__Output>
+        ListLogEventsResponse: MessageTypeDefinition<_crdr_broker_v1_ListLogEventsResponse, _crdr_broker_v1_ListLogEventsResponse__Output>
         ListUsersRequest: MessageTypeDefinition<_crdr_broker_v1_ListUsersRequest, _crdr_broker_v1_ListUsersRequest__Output>
         ListUsersResponse: MessageTypeDefinition<_crdr_broker_v1_ListUsersResponse, _crdr_broker_v1_ListUsersResponse__Output>
+        LogEvent: MessageTypeDefinition<_crdr_broker_v1_LogEvent, _crdr_broker_v1_LogEvent__Output>
+        LogStart: EnumTypeDefinition
         NackRequest: MessageTypeDefinition<_crdr_broker_v1_NackRequest, _crdr_broker_v1_NackRequest__Output>
         NackResponse: MessageTypeDefinition<_crdr_broker_v1_NackResponse, _crdr_broker_v1_NackResponse__Output>
         PurgeDestinationRequest: MessageTypeDefinition<_crdr_broker_v1_PurgeDestinationRequest, _crdr_broker_v1_PurgeDestinationRequest__Output>

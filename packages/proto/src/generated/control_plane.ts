@@ -35,6 +35,8 @@ import type { PromoteResponse as _crdr_controlplane_v1_PromoteResponse, PromoteR
 import type { Promotion as _crdr_controlplane_v1_Promotion, Promotion__Output as _crdr_controlplane_v1_Promotion__Output } from './crdr/controlplane/v1/Promotion.js';
 import type { RebootBrokerRequest as _crdr_controlplane_v1_RebootBrokerRequest, RebootBrokerRequest__Output as _crdr_controlplane_v1_RebootBrokerRequest__Output } from './crdr/controlplane/v1/RebootBrokerRequest.js';
 import type { RebootBrokerResponse as _crdr_controlplane_v1_RebootBrokerResponse, RebootBrokerResponse__Output as _crdr_controlplane_v1_RebootBrokerResponse__Output } from './crdr/controlplane/v1/RebootBrokerResponse.js';
+import type { RegisterBrokerInstanceRequest as _crdr_controlplane_v1_RegisterBrokerInstanceRequest, RegisterBrokerInstanceRequest__Output as _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output } from './crdr/controlplane/v1/RegisterBrokerInstanceRequest.js';
+import type { RegisterBrokerInstanceResponse as _crdr_controlplane_v1_RegisterBrokerInstanceResponse, RegisterBrokerInstanceResponse__Output as _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output } from './crdr/controlplane/v1/RegisterBrokerInstanceResponse.js';
 import type { ResolveDivergentTailRequest as _crdr_controlplane_v1_ResolveDivergentTailRequest, ResolveDivergentTailRequest__Output as _crdr_controlplane_v1_ResolveDivergentTailRequest__Output } from './crdr/controlplane/v1/ResolveDivergentTailRequest.js';
 import type { ResolveDivergentTailResponse as _crdr_controlplane_v1_ResolveDivergentTailResponse, ResolveDivergentTailResponse__Output as _crdr_controlplane_v1_ResolveDivergentTailResponse__Output } from './crdr/controlplane/v1/ResolveDivergentTailResponse.js';
 import type { Target as _crdr_controlplane_v1_Target, Target__Output as _crdr_controlplane_v1_Target__Output } from './crdr/controlplane/v1/Target.js';
@@ -89,6 +91,8 @@ export interface ProtoGrpcType {
         Promotion: MessageTypeDefinition<_crdr_controlplane_v1_Promotion, _crdr_controlplane_v1_Promotion__Output>
         RebootBrokerRequest: MessageTypeDefinition<_crdr_controlplane_v1_RebootBrokerRequest, _crdr_controlplane_v1_RebootBrokerRequest__Output>
         RebootBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_RebootBrokerResponse, _crdr_controlplane_v1_RebootBrokerResponse__Output>
+        RegisterBrokerInstanceRequest: MessageTypeDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceRequest, _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output>
+        RegisterBrokerInstanceResponse: MessageTypeDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceResponse, _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>
         ResolveDivergentTailRequest: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailRequest, _crdr_controlplane_v1_ResolveDivergentTailRequest__Output>
         ResolveDivergentTailResponse: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailResponse, _crdr_controlplane_v1_ResolveDivergentTailResponse__Output>
         Target: MessageTypeDefinition<_crdr_controlplane_v1_Target, _crdr_controlplane_v1_Target__Output>

@@ -2,16 +2,20 @@
 
 import type { ProtoGrpcType as Root0 } from './broker.js';
 import type { ProtoGrpcType as Root1 } from './control_plane.js';
-import type { ProtoGrpcType as Root2 } from './replication.js';
-import type { ProtoGrpcType as Root3 } from './replicator.js';
+import type { ProtoGrpcType as Root2 } from './metrics.js';
+import type { ProtoGrpcType as Root3 } from './peer.js';
+import type { ProtoGrpcType as Root4 } from './replication.js';
+import type { ProtoGrpcType as Root5 } from './replicator.js';
 
 /** Every .proto under proto/, relative to it: what loadProto() loads. */
 export const protoFiles = [
   'crdr/broker/v1/broker.proto',
   'crdr/controlplane/v1/control_plane.proto',
+  'crdr/controlplane/v1/peer.proto',
+  'crdr/metrics/v1/metrics.proto',
   'crdr/replication/v1/replication.proto',
   'crdr/replicator/v1/replicator.proto',
 ] as const;
 
 /** The object grpc.loadPackageDefinition returns for all of protoFiles. */
-export type ProtoGrpcType = Root0 & Root1 & Root2 & Root3;
+export type ProtoGrpcType = Root0 & Root1 & Root2 & Root3 & Root4 & Root5;

@@ -10,6 +10,7 @@ import type { DispatchMarkAdvanced as _crdr_replication_v1_DispatchMarkAdvanced,
 import type { DurableSubscriptionAdded as _crdr_replication_v1_DurableSubscriptionAdded, DurableSubscriptionAdded__Output as _crdr_replication_v1_DurableSubscriptionAdded__Output } from './crdr/replication/v1/DurableSubscriptionAdded.js';
 import type { DurableSubscriptionRemoved as _crdr_replication_v1_DurableSubscriptionRemoved, DurableSubscriptionRemoved__Output as _crdr_replication_v1_DurableSubscriptionRemoved__Output } from './crdr/replication/v1/DurableSubscriptionRemoved.js';
 import type { Heartbeat as _crdr_replication_v1_Heartbeat, Heartbeat__Output as _crdr_replication_v1_Heartbeat__Output } from './crdr/replication/v1/Heartbeat.js';
+import type { LogStarted as _crdr_replication_v1_LogStarted, LogStarted__Output as _crdr_replication_v1_LogStarted__Output } from './crdr/replication/v1/LogStarted.js';
 import type { MessageAcknowledged as _crdr_replication_v1_MessageAcknowledged, MessageAcknowledged__Output as _crdr_replication_v1_MessageAcknowledged__Output } from './crdr/replication/v1/MessageAcknowledged.js';
 import type { MessageExpired as _crdr_replication_v1_MessageExpired, MessageExpired__Output as _crdr_replication_v1_MessageExpired__Output } from './crdr/replication/v1/MessageExpired.js';
 import type { MessageKey as _crdr_replication_v1_MessageKey, MessageKey__Output as _crdr_replication_v1_MessageKey__Output } from './crdr/replication/v1/MessageKey.js';
@@ -40,6 +41,7 @@ export interface ProtoGrpcType {
         DurableSubscriptionAdded: MessageTypeDefinition<_crdr_replication_v1_DurableSubscriptionAdded, _crdr_replication_v1_DurableSubscriptionAdded__Output>
         DurableSubscriptionRemoved: MessageTypeDefinition<_crdr_replication_v1_DurableSubscriptionRemoved, _crdr_replication_v1_DurableSubscriptionRemoved__Output>
         Heartbeat: MessageTypeDefinition<_crdr_replication_v1_Heartbeat, _crdr_replication_v1_Heartbeat__Output>
+        LogStarted: MessageTypeDefinition<_crdr_replication_v1_LogStarted, _crdr_replication_v1_LogStarted__Output>
         MessageAcknowledged: MessageTypeDefinition<_crdr_replication_v1_MessageAcknowledged, _crdr_replication_v1_MessageAcknowledged__Output>
         MessageExpired: MessageTypeDefinition<_crdr_replication_v1_MessageExpired, _crdr_replication_v1_MessageExpired__Output>
         MessageKey: MessageTypeDefinition<_crdr_replication_v1_MessageKey, _crdr_replication_v1_MessageKey__Output>

@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { DestinationProgress as _crdr_replicator_v1_DestinationProgress, DestinationProgress__Output as _crdr_replicator_v1_DestinationProgress__Output } from './crdr/replicator/v1/DestinationProgress.js';
 import type { GetStatusRequest as _crdr_replicator_v1_GetStatusRequest, GetStatusRequest__Output as _crdr_replicator_v1_GetStatusRequest__Output } from './crdr/replicator/v1/GetStatusRequest.js';
 import type { GetStatusResponse as _crdr_replicator_v1_GetStatusResponse, GetStatusResponse__Output as _crdr_replicator_v1_GetStatusResponse__Output } from './crdr/replicator/v1/GetStatusResponse.js';
 import type { PauseRequest as _crdr_replicator_v1_PauseRequest, PauseRequest__Output as _crdr_replicator_v1_PauseRequest__Output } from './crdr/replicator/v1/PauseRequest.js';
@@ -20,6 +21,7 @@ export interface ProtoGrpcType {
   crdr: {
     replicator: {
       v1: {
+        DestinationProgress: MessageTypeDefinition<_crdr_replicator_v1_DestinationProgress, _crdr_replicator_v1_DestinationProgress__Output>
         GetStatusRequest: MessageTypeDefinition<_crdr_replicator_v1_GetStatusRequest, _crdr_replicator_v1_GetStatusRequest__Output>
         GetStatusResponse: MessageTypeDefinition<_crdr_replicator_v1_GetStatusResponse, _crdr_replicator_v1_GetStatusResponse__Output>
         PauseRequest: MessageTypeDefinition<_crdr_replicator_v1_PauseRequest, _crdr_replicator_v1_PauseRequest__Output>

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Database, type Kysely, type Transaction } from '@crdr/store';
-import { conflict, badRequest, failedPrecondition, notFound } from '@crdr/errors';
+import { conflict, badRequest, failedPrecondition, notFound, unavailable } from '@crdr/errors';
 import {
   createStoreWriter,
   type CommittedEvent,
@@ -15,7 +16,16 @@ import {
 } from '../adapters/pg/broker-state.repository.js';
 import { validateDestinationName } from '../domain/destination.js';
 import { computeStateDigest } from '../adapters/pg/state-digest.js';
-import { writeLogSnapshot } from '../adapters/pg/log-snapshot.js';
+import { startLog } from '../adapters/pg/log-snapshot.js';
+import {
+  clearDemotion,
+  readAppliedPosition,
+  readDemotion,
+  readLogInfo,
+  writeDemotion,
+  type DemotionRecord,
+} from '../adapters/pg/promotion.repository.js';
+import { createOwnLogReader } from './own-log.js';
 import type {
   BrokerAdmin,
   BrokerEngine,
@@ -23,6 +33,7 @@ import type {
   CreateUserRequest,
   Delivery,
   DestinationInfo,
+  LogReader,
   Principal,
   RelayView,
   RoleState,
@@ -75,6 +86,10 @@ export interface BrokerEngineOptions {
   readonly onEventsCommitted?: (lastSeq: bigint, events: readonly CommittedEvent[]) => void;
   /** The relay's view of the log, when this process runs one. */
   readonly relay?: () => RelayView | undefined;
+  /** Serve no client, whatever the stored role, until a SetRole confirms it (fencing). */
+  readonly startHeld?: boolean;
+  /** Reads published events of this broker's log back (divergent tail), when it has NATS. */
+  readonly logReader?: LogReader;
 }
 
 export interface BrokerRuntime {
@@ -86,6 +101,8 @@ export interface BrokerRuntime {
   /** Stop serving at once (lease lost, shutting down); sessions are closed. */
   deactivate(reason: string): Promise<void>;
   readonly serving: boolean;
+  /** Whether this instance's relay should publish: it holds the lease of a CRDR primary. */
+  readonly publishing: boolean;
   readonly role: RoleState;
   /**
    * Runs a change in a store transaction serialized with every other write, with `emit` adding
@@ -122,6 +139,19 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
   let sweep: NodeJS.Timeout | undefined;
   let lastWritten: { seq: bigint; createdAtMs: number } = { seq: 0n, createdAtMs: 0 };
   let transition: Promise<void> = Promise.resolve();
+  let held = options.startHeld ?? false;
+  let demotion: DemotionRecord | undefined;
+  const heldReason = `broker ${options.brokerId} was started held: it serves no client until the control plane confirms its role`;
+  const demotionReason = (d: DemotionRecord): string =>
+    `broker ${options.brokerId} is being demoted by a switchover` +
+    (d.newPrimaryBrokerId === null
+      ? ''
+      : `; reconnect to the new primary: broker ${d.newPrimaryBrokerId}${d.newPrimaryRegion === null ? '' : ` in region ${d.newPrimaryRegion}`}`);
+  const refreshUnservedReason = (): void => {
+    core.unservedReason =
+      demotion !== undefined ? demotionReason(demotion) : held ? heldReason : undefined;
+  };
+  refreshUnservedReason();
 
   const serialize = (work: () => Promise<void>): Promise<void> => {
     const next = transition.then(work, work);
@@ -160,13 +190,18 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     options.onServingChange?.(true);
   }
 
-  async function stopServing(reason: string): Promise<void> {
+  async function stopServing(
+    reason: string,
+    last?: (writer: NonNullable<typeof core.writer>) => Promise<void>,
+  ): Promise<void> {
     const writer = core.writer;
     if (writer === undefined) return;
     options.onServingChange?.(false);
     scheduler.stop();
     if (sweep !== undefined) clearInterval(sweep);
     await core.evictAll(reason);
+    // The last write of this serving period (a demotion's marker), after every pending one.
+    if (last !== undefined) await last(writer);
     core.writer = undefined;
     await writer.close();
     core.registry.clear();
@@ -237,6 +272,12 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     if (dest === undefined) throw notFound(`${kind} "${name}" does not exist`);
     return dest;
   };
+
+  const ownLog = createOwnLogReader({
+    db,
+    brokerId: options.brokerId,
+    ...(options.logReader === undefined ? {} : { logReader: options.logReader }),
+  });
 
   const admin: BrokerAdmin = {
     async createDestination(kind, name) {
@@ -353,6 +394,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
               { details: { field: 'epoch', currentEpoch: String(current.epoch) } },
             );
           }
+          await clearDemotion(trx);
           const updated = await trx
             .updateTable('broker_meta')
             .set({
@@ -374,32 +416,57 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
           const { id: _id, ...meta } = updated;
           return meta;
         };
+        const before = core.meta!;
+        // A new log starts when replication is turned on, and on every promotion of a replica
+        // (its log is a new generation; the peer follows it from its start).
         const turningOn =
           request.role === 'PRIMARY' &&
-          request.dataReplicationMode === 'CRDR' &&
-          core.meta?.data_replication_mode !== 'CRDR';
-        // While serving, the change is serialized behind every pending write; turning
-        // replication on starts a new log whose first events are a snapshot of the store.
-        next =
-          core.writer !== undefined
-            ? await core.writer.run(
-                async (trx, _nextSeq, emit, flushEvents) => {
-                  const meta = await change(trx);
-                  if (turningOn) {
-                    const copied = await writeLogSnapshot(trx, emit, flushEvents);
-                    log.info(
-                      { messages: copied },
-                      'replication log started with a snapshot of the store',
-                    );
-                  }
-                  return meta;
-                },
-                undefined,
-                turningOn ? { newLog: { brokerId: options.brokerId, epoch: request.epoch } } : {},
-              )
-            : await db.transaction().execute(change);
-        const before = core.meta!;
+          (request.dataReplicationMode ?? before.data_replication_mode) === 'CRDR' &&
+          (before.data_replication_mode !== 'CRDR' || before.role === 'REPLICA');
+        const snapshot = request.logStart !== 'EMPTY';
+        // The writer of a promoted replica exists before its role changes, so the new log is
+        // started by the same serialized transaction that changes the role; clients are
+        // admitted only once the role is PRIMARY.
+        if (turningOn && !core.active) {
+          throw unavailable(
+            `this instance of broker ${options.brokerId} is the standby: the active instance (the lease holder) starts the replication log`,
+          );
+        }
+        if (turningOn && core.writer === undefined) await startServing();
+        try {
+          next =
+            core.writer !== undefined
+              ? await core.writer.run(
+                  async (trx, _nextSeq, emit, flushEvents) => {
+                    const meta = await change(trx);
+                    if (turningOn) {
+                      const started = await startLog(trx, emit, flushEvents, { snapshot });
+                      log.info(
+                        {
+                          generation: String(started.generation),
+                          snapshot,
+                          messages: started.copied,
+                        },
+                        snapshot
+                          ? 'replication log started with a snapshot of the store'
+                          : 'replication log started empty (the replica is identical)',
+                      );
+                    }
+                    return meta;
+                  },
+                  undefined,
+                  turningOn ? { newLog: { brokerId: options.brokerId, epoch: request.epoch } } : {},
+                )
+              : await db.transaction().execute(change);
+        } catch (error) {
+          // A replica's writer started for a promotion that was refused must not stay.
+          if (before.role === 'REPLICA') await stopServing('promotion refused');
+          throw error;
+        }
         core.meta = next;
+        held = false;
+        demotion = undefined;
+        refreshUnservedReason();
         log.info(
           { role: next.role, epoch: String(next.epoch), previousRole: before.role },
           'data replication role changed',
@@ -414,6 +481,120 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     deleteUser: (username) => users.delete(username),
     listUsers: () => users.list(),
     stateDigest: () => computeStateDigest(db),
+    async promotionState() {
+      const [log, applied] = await Promise.all([readLogInfo(db), readAppliedPosition(db)]);
+      return { held, demotion, log, applied };
+    },
+    async beginDemotion(request) {
+      if (request.promotionId === '') throw badRequest('promotion_id must not be empty');
+      let record: DemotionRecord | undefined;
+      await serialize(async () => {
+        const existing = await readDemotion(db);
+        if (existing !== undefined) {
+          if (existing.promotionId !== request.promotionId) {
+            throw conflict(
+              `broker ${options.brokerId} is already being demoted by promotion ${existing.promotionId}`,
+              { details: { field: 'promotion_id', promotionId: existing.promotionId } },
+            );
+          }
+          record = existing;
+          return;
+        }
+        const meta = core.meta!;
+        if (meta.role !== 'PRIMARY') {
+          throw failedPrecondition(
+            `broker ${options.brokerId} is a replica: only a primary can be demoted`,
+          );
+        }
+        if (meta.data_replication_mode !== 'CRDR') {
+          throw failedPrecondition(
+            `broker ${options.brokerId} does not replicate (data replication mode ${meta.data_replication_mode}): a switchover needs CRDR`,
+          );
+        }
+        if (request.nextEpoch <= meta.epoch) {
+          throw conflict(
+            `stale epoch ${request.nextEpoch}: broker ${options.brokerId} is already at epoch ${meta.epoch}; the next epoch must be newer`,
+            { details: { field: 'next_epoch', currentEpoch: String(meta.epoch) } },
+          );
+        }
+        if (core.writer === undefined) {
+          throw unavailable(
+            `broker ${options.brokerId} is not serving (standby instance, held or starting): the serving instance writes the switchover marker`,
+          );
+        }
+        const draft: DemotionRecord = {
+          promotionId: request.promotionId,
+          nextEpoch: request.nextEpoch,
+          sequence: 0n,
+          generation: 0n,
+          newPrimaryRegion: request.newPrimaryRegion ?? null,
+          newPrimaryBrokerId: request.newPrimaryBrokerId ?? null,
+          startedAtMs: now(),
+        };
+        // New clients are refused from here on; connected ones get an ERROR frame saying why.
+        demotion = draft;
+        refreshUnservedReason();
+        let last: NonNullable<typeof core.writer> | undefined;
+        try {
+          await stopServing(demotionReason(draft), async (writer) => {
+            last = writer;
+            record = await writer.run(async (trx, _nextSeq, emit) => {
+              emit({
+                switchoverMarker: {
+                  promotionId: request.promotionId,
+                  nextEpoch: request.nextEpoch.toString(),
+                },
+              });
+              const { generation } = await readLogInfo(trx);
+              const written = { ...draft, sequence: writer.lastEventSeq, generation };
+              await writeDemotion(trx, written);
+              return written;
+            });
+          });
+        } catch (error) {
+          demotion = undefined;
+          refreshUnservedReason();
+          if (core.active && core.writer === undefined && core.meta?.role === 'PRIMARY')
+            await startServing().catch((e: unknown) =>
+              onError(e, 'resuming after a failed demotion'),
+            );
+          throw error;
+        }
+        // Nothing should follow the marker; should anything have been queued behind it, the
+        // replica must apply that too before it is caught up.
+        if (last !== undefined && last.lastEventSeq > record!.sequence) {
+          const sequence = last.lastEventSeq;
+          await db.updateTable('broker_demotion').set({ sequence }).execute();
+          record = { ...record!, sequence };
+        }
+        demotion = record;
+        log.info(
+          {
+            promotionId: request.promotionId,
+            sequence: String(record!.sequence),
+            nextEpoch: String(request.nextEpoch),
+          },
+          'demotion started: switchover marker written, clients refused',
+        );
+      });
+      const written = record!;
+      const deadline = now() + request.timeoutMs;
+      for (;;) {
+        const info = await readLogInfo(db);
+        if (info.generation !== written.generation || info.publishedSeq >= written.sequence) break;
+        if (now() >= deadline) {
+          throw unavailable(
+            `the switchover marker (sequence ${written.sequence}) is not published yet (published: ${info.publishedSeq}); is this Region's NATS reachable? Call BeginDemotion again to keep waiting`,
+            { details: { sequence: String(written.sequence) } },
+          );
+        }
+        await sleep(20);
+      }
+      return written;
+    },
+    listLogEvents: (generation, afterSeq, max) => ownLog.events(generation, afterSeq, max),
+    listDivergentMessages: (generation, afterSeq, start, max) =>
+      ownLog.divergentMessages(generation, afterSeq, start, max),
     replicationStatus() {
       const relay = options.relay?.();
       const lastSeq = core.writer?.lastEventSeq ?? lastWritten.seq;
@@ -452,12 +633,16 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
         data_replication_mode: 'NONE',
         updated_at_ms: BigInt(now()),
       });
+      demotion = await readDemotion(db);
+      refreshUnservedReason();
     },
     activate: () =>
       serialize(async () => {
         core.active = true;
         core.meta = (await readMeta(db)) ?? core.meta;
-        if (core.meta?.role === 'PRIMARY') await startServing();
+        demotion = await readDemotion(db);
+        refreshUnservedReason();
+        if (core.meta?.role === 'PRIMARY' && !held && demotion === undefined) await startServing();
       }),
     deactivate: (reason) =>
       serialize(async () => {
@@ -466,6 +651,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       }),
     get serving() {
       return core.serving;
+    },
+    get publishing() {
+      const meta = core.meta;
+      return core.active && meta?.role === 'PRIMARY' && meta.data_replication_mode === 'CRDR';
     },
     get role() {
       return roleState();

@@ -1,5 +1,6 @@
 import type { Database, Kysely } from '@crdr/store';
 import { failedPrecondition, unavailable } from '@crdr/errors';
+import { currentTraceContext } from '@crdr/telemetry';
 import { parseDestination } from '../domain/destination.js';
 import type { StoreWriter } from '../adapters/pg/store-writer.js';
 import type { BrokerMeta } from '../adapters/pg/broker-state.repository.js';
@@ -34,6 +35,8 @@ export class EngineCore {
   meta: BrokerMeta | undefined;
   /** Holds the lease (or runs without a standby). */
   active = false;
+  /** Why this primary serves no client although it could (held at start, being demoted). */
+  unservedReason: string | undefined;
   #messageCounter = 0;
   readonly #messageIdPrefix: string;
 
@@ -81,6 +84,9 @@ export class EngineCore {
           },
         },
       );
+    }
+    if (!this.serving && this.unservedReason !== undefined) {
+      throw unavailable(this.unservedReason);
     }
     if (!this.serving) {
       throw unavailable(
@@ -132,7 +138,10 @@ export class EngineCore {
       prepared.apply();
       return;
     }
-    await this.writer!.write({ inserts: prepared.rows, onCommitted: prepared.apply });
+    // The SEND's trace goes with its replication event (undefined, and free, with tracing off).
+    const traceContext = currentTraceContext();
+    const batch = { inserts: prepared.rows, onCommitted: prepared.apply };
+    await this.writer!.write(traceContext === undefined ? batch : { ...batch, traceContext });
   }
 
   /** Commits a transaction's sends and acks atomically. */
@@ -167,7 +176,9 @@ export class EngineCore {
       apply();
       return;
     }
-    await this.writer!.write({ inserts, deletes, onCommitted: apply });
+    const traceContext = currentTraceContext();
+    const batch = { inserts, deletes, onCommitted: apply };
+    await this.writer!.write(traceContext === undefined ? batch : { ...batch, traceContext });
   }
 
   /** Drops every session and all in-memory state (demotion, lost lease, shutdown). */

@@ -1,3 +1,8 @@
+import type {
+  AppliedPositionRecord,
+  DemotionRecord,
+  LogInfo,
+} from '../adapters/pg/promotion.repository.js';
 import type { DataReplicationMode, DataReplicationRole } from '@crdr/store';
 
 /**
@@ -138,6 +143,60 @@ export interface SetRoleRequest {
   readonly primaryRegion?: string;
   readonly primaryBrokerId?: string;
   readonly dataReplicationMode?: DataReplicationMode;
+  /** How a new log starts (a CRDR primary's first, or a promotion's); SNAPSHOT by default. */
+  readonly logStart?: 'SNAPSHOT' | 'EMPTY';
+}
+
+export interface BeginDemotionRequest {
+  readonly promotionId: string;
+  readonly nextEpoch: bigint;
+  readonly newPrimaryRegion?: string;
+  readonly newPrimaryBrokerId?: string;
+  readonly timeoutMs: number;
+}
+
+/** What promotion sagas read of a broker beside its role. */
+export interface PromotionStateInfo {
+  readonly held: boolean;
+  readonly demotion: DemotionRecord | undefined;
+  readonly log: LogInfo;
+  readonly applied: AppliedPositionRecord | undefined;
+}
+
+/** One event of this broker's own log, decoded for people. */
+export interface LogEventInfo {
+  readonly sequence: bigint;
+  readonly epoch: bigint;
+  readonly createdAtMs: number;
+  readonly type: string;
+  readonly destinations: readonly string[];
+  readonly messageIds: readonly string[];
+}
+
+export interface LogEventsPage {
+  readonly events: readonly LogEventInfo[];
+  readonly generation: bigint;
+  readonly lastSequence: bigint;
+  readonly more: boolean;
+}
+
+/** A message sent in a divergent tail and not consumed within it: what a republish needs. */
+export interface DivergentMessageInfo {
+  readonly sequence: bigint;
+  readonly messageId: string;
+  readonly destination: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly priority: number;
+  readonly expiresAtMs: number;
+  readonly createdAtMs: number;
+}
+
+export interface DivergentMessagesPage {
+  readonly messages: readonly DivergentMessageInfo[];
+  /** Index of the next message, when more remain. */
+  readonly next: number | undefined;
+  readonly tailEvents: number;
 }
 
 export interface UserInfo {
@@ -176,6 +235,19 @@ export interface BrokerAdmin {
   stateDigest(): Promise<StateDigestInfo>;
   /** The primary's side of its replication log. */
   replicationStatus(): ReplicationStatusInfo;
+  /** Held/demotion state, this broker's log and its applied position (the failover point). */
+  promotionState(): Promise<PromotionStateInfo>;
+  /** Switchover on the primary: stop serving, write the marker, wait until it is published. */
+  beginDemotion(request: BeginDemotionRequest): Promise<DemotionRecord>;
+  /** Events of this broker's own log of `generation` after `afterSeq`. */
+  listLogEvents(generation: bigint, afterSeq: bigint, max: number): Promise<LogEventsPage>;
+  /** The messages sent in the tail after `afterSeq` and not consumed within it. */
+  listDivergentMessages(
+    generation: bigint,
+    afterSeq: bigint,
+    start: number,
+    max: number,
+  ): Promise<DivergentMessagesPage>;
 }
 
 export interface ReplicaAcknowledgementInfo {
@@ -193,6 +265,20 @@ export interface ReplicationStatusInfo {
   readonly publishedSeq: bigint;
   readonly relayConnected: boolean;
   readonly replicas: readonly ReplicaAcknowledgementInfo[];
+}
+
+/** Reads published events of this broker's log back from its stream. */
+export interface LogReader {
+  /**
+   * Events of generation `generation` with sequences in (`afterSeq`, `upToSeq`], in order, at
+   * most `max`; NotFound when the stream no longer holds them.
+   */
+  read(
+    generation: bigint,
+    afterSeq: bigint,
+    upToSeq: bigint,
+    max: number,
+  ): Promise<ReadonlyArray<{ readonly seq: bigint; readonly payload: Uint8Array }>>;
 }
 
 /** What the relay reports to the engine. */

@@ -72,13 +72,18 @@ export class MessageFlow implements StoreQueueHost {
     onDurable: () => void,
     onFailed: () => void,
   ): void {
-    this.#options
-      .writer()
-      .write({ hwm: [{ storeId, seq }], onCommitted: onDurable })
-      .catch((error: unknown) => {
-        this.#options.onError(error, 'dispatch mark');
-        onFailed();
-      });
+    let writer: StoreWriter;
+    try {
+      writer = this.#options.writer();
+    } catch {
+      // Stopped serving meanwhile (demotion, lost lease): the messages wait, as on a failure.
+      onFailed();
+      return;
+    }
+    writer.write({ hwm: [{ storeId, seq }], onCommitted: onDurable }).catch((error: unknown) => {
+      this.#options.onError(error, 'dispatch mark');
+      onFailed();
+    });
   }
 
   loadPage(

@@ -6,6 +6,8 @@ export interface ReplicatorStatus {
   readonly state: ReplicatorState;
   readonly appliedSequence: bigint;
   readonly appliedEpoch: bigint;
+  /** The generation of the primary's log being applied (0: not known). */
+  readonly appliedGeneration: bigint;
   /** TC of the last applied event (epoch ms); 0 when none. */
   readonly lastCreatedAtMs: number;
   /** TP: when the last event was applied here (epoch ms); 0 when none. */
@@ -16,12 +18,20 @@ export interface ReplicatorStatus {
   readonly lastKnownSequence: bigint;
   /** Why the state is FAILED or CONNECTING; empty otherwise. */
   readonly error: string;
+  /** Per destination, TC and TP of the last applied event that changed it (metrics). */
+  readonly destinations?: ReadonlyArray<{
+    readonly destination: string;
+    readonly lastCreatedAtMs: number;
+    readonly lastAppliedAtMs: number;
+  }>;
 }
 
 /** The replica store's record of the last applied event, written with the changes it made. */
 export interface AppliedRecord {
   /** The primary whose log the sequence counts. */
   readonly sourceBrokerId: string;
+  /** Which of its logs (from the log's LogStarted event; 0: not known). */
+  readonly generation?: bigint;
   readonly sequence: bigint;
   readonly epoch: bigint;
   /** TC of the last applied event (epoch ms). */

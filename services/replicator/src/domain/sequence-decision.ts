@@ -10,6 +10,8 @@ export interface AppliedPosition {
   readonly sequence: bigint;
   /** The epoch of the last applied event; an older one is refused (fencing). */
   readonly epoch: bigint;
+  /** The generation of the log the sequence counts (0 or absent: not known yet). */
+  readonly generation?: bigint;
 }
 
 /** The envelope fields the decision reads. */
@@ -17,6 +19,8 @@ export interface EventEnvelope {
   readonly version: number;
   readonly sequence: bigint;
   readonly epoch: bigint;
+  /** Set on a log's first event (LogStarted): the generation it opens. */
+  readonly startsGeneration?: bigint;
 }
 
 export type SequenceDecision =
@@ -41,7 +45,7 @@ export type SequenceDecision =
       readonly supported: number;
     };
 
-export const initialPosition: AppliedPosition = { sequence: 0n, epoch: 0n };
+export const initialPosition: AppliedPosition = { sequence: 0n, epoch: 0n, generation: 0n };
 
 /** The envelope version this domain was written for; the adapter passes the codec's own. */
 export const defaultSupportedVersion = 1;
@@ -55,6 +59,18 @@ export function decide(
   event: EventEnvelope,
   supportedVersion: number = defaultSupportedVersion,
 ): SequenceDecision {
+  // A log of another generation starts: it counts from its own start, whatever was applied
+  // of the one before (the primary restarted its log, or a promotion reversed the roles).
+  if (
+    event.startsGeneration !== undefined &&
+    event.startsGeneration !== (applied.generation ?? 0n)
+  ) {
+    return decide(
+      { sequence: event.sequence - 1n, epoch: applied.epoch, generation: event.startsGeneration },
+      { version: event.version, sequence: event.sequence, epoch: event.epoch },
+      supportedVersion,
+    );
+  }
   if (event.sequence <= applied.sequence) return { kind: 'skip' };
   if (event.version > supportedVersion) {
     return {
@@ -79,8 +95,10 @@ export function decide(
 
 /** The position once `event` (decided `apply`) is applied. */
 export function evolve(applied: AppliedPosition, event: EventEnvelope): AppliedPosition {
+  const generation = event.startsGeneration ?? applied.generation;
   return {
     sequence: event.sequence,
     epoch: event.epoch > applied.epoch ? event.epoch : applied.epoch,
+    ...(generation === undefined ? {} : { generation }),
   };
 }

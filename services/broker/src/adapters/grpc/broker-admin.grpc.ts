@@ -13,6 +13,14 @@ import {
   toProtoUser,
   toSetRoleRequest,
   toUpdateUserRequest,
+  toBeginDemotionRequest,
+  toLogPosition,
+  toPageSize,
+  toPageToken,
+  toProtoDemotion,
+  toProtoDivergentMessage,
+  toProtoLogEvent,
+  toProtoPromotionState,
 } from './broker-admin.mapping.js';
 import { toProtoDelivery } from './broker.mapping.js';
 import { authenticateConsoleUser } from './grpc-auth.js';
@@ -73,7 +81,47 @@ export function createBrokerAdminServiceHandlers(
       return { messages: messages.map(toProtoDelivery) };
     }),
     GetStats: adminCall(async () => toProtoStats(await admin.stats())),
-    GetRole: adminCall(() => Promise.resolve(toProtoRole(admin.getRole()))),
+    GetRole: adminCall(async () => ({
+      ...toProtoRole(admin.getRole()),
+      ...toProtoPromotionState(await admin.promotionState()),
+    })),
+    BeginDemotion: adminCall(async (request) => {
+      const d = await admin.beginDemotion(toBeginDemotionRequest(request));
+      const demotion = toProtoDemotion(d);
+      return {
+        sequence: demotion.sequence!,
+        generation: demotion.generation!,
+        epoch: admin.getRole().epoch.toString(),
+      };
+    }),
+    ListLogEvents: adminCall(async (request) => {
+      const { generation, afterSeq } = toLogPosition(request);
+      const page = await admin.listLogEvents(
+        generation,
+        afterSeq,
+        toPageSize(request.maxEvents, 'max_events'),
+      );
+      return {
+        events: page.events.map(toProtoLogEvent),
+        generation: page.generation.toString(),
+        lastSequence: page.lastSequence.toString(),
+        more: page.more,
+      };
+    }),
+    ListDivergentMessages: adminCall(async (request) => {
+      const { generation, afterSeq } = toLogPosition(request);
+      const page = await admin.listDivergentMessages(
+        generation,
+        afterSeq,
+        toPageToken(request.nextToken),
+        toPageSize(request.maxMessages, 'max_messages'),
+      );
+      return {
+        messages: page.messages.map(toProtoDivergentMessage),
+        nextToken: page.next === undefined ? '' : String(page.next),
+        tailEvents: String(page.tailEvents),
+      };
+    }),
     SetRole: adminCall(async (request) => {
       const state = await admin.setRole(toSetRoleRequest(request));
       return { state: toProtoRole(state) };

@@ -1,7 +1,12 @@
 import { badRequest } from '@crdr/errors';
 import type { brokerV1 } from '@crdr/proto';
 import type { DataReplicationMode } from '@crdr/store';
+import type { DemotionRecord } from '../pg/promotion.repository.js';
 import type {
+  BeginDemotionRequest,
+  DivergentMessageInfo,
+  LogEventInfo,
+  PromotionStateInfo,
   BrokerStats,
   CreateUserRequest,
   DestinationInfo,
@@ -119,6 +124,113 @@ export function toSetRoleRequest(request: brokerV1.SetRoleRequest__Output): SetR
     ...(request.primaryRegion === '' ? {} : { primaryRegion: request.primaryRegion }),
     ...(request.primaryBrokerId === '' ? {} : { primaryBrokerId: request.primaryBrokerId }),
     ...(dataReplicationMode === undefined ? {} : { dataReplicationMode }),
+    ...(request.logStart === 'EMPTY' ? { logStart: 'EMPTY' as const } : {}),
+  };
+}
+
+/** The extras of GetRole that promotion sagas read (held, demotion, log, failover point). */
+export function toProtoPromotionState(
+  state: PromotionStateInfo,
+): Partial<brokerV1.GetRoleResponse> {
+  const d = state.demotion;
+  const a = state.applied;
+  return {
+    held: state.held,
+    logGeneration: state.log.generation.toString(),
+    logLastSequence: state.log.lastSeq.toString(),
+    ...(d === undefined ? {} : { demotion: toProtoDemotion(d) }),
+    ...(a === undefined
+      ? {}
+      : {
+          applied: {
+            sourceBrokerId: a.sourceBrokerId,
+            sourceGeneration: a.sourceGeneration.toString(),
+            sequence: a.sequence.toString(),
+            epoch: a.epoch.toString(),
+            lastCreatedAtMs: String(a.lastCreatedAtMs),
+            lastAppliedAtMs: String(a.lastAppliedAtMs),
+          },
+        }),
+  };
+}
+
+export function toProtoDemotion(d: DemotionRecord): brokerV1.Demotion {
+  return {
+    promotionId: d.promotionId,
+    nextEpoch: d.nextEpoch.toString(),
+    sequence: d.sequence.toString(),
+    generation: d.generation.toString(),
+    newPrimaryRegion: d.newPrimaryRegion ?? '',
+    newPrimaryBrokerId: d.newPrimaryBrokerId ?? '',
+    startedAtMs: String(d.startedAtMs),
+  };
+}
+
+export const defaultDemotionTimeoutMs = 10_000;
+
+export function toBeginDemotionRequest(
+  request: brokerV1.BeginDemotionRequest__Output,
+): BeginDemotionRequest {
+  if (request.promotionId === '') invalid('promotion_id', 'must not be empty');
+  const nextEpoch = parseBigInt(request.nextEpoch, 'next_epoch');
+  if (nextEpoch <= 0n) invalid('next_epoch', `must be positive (got ${nextEpoch})`);
+  return {
+    promotionId: request.promotionId,
+    nextEpoch,
+    ...(request.newPrimaryRegion === '' ? {} : { newPrimaryRegion: request.newPrimaryRegion }),
+    ...(request.newPrimaryBrokerId === ''
+      ? {}
+      : { newPrimaryBrokerId: request.newPrimaryBrokerId }),
+    timeoutMs: request.timeoutMs === 0 ? defaultDemotionTimeoutMs : request.timeoutMs,
+  };
+}
+
+/** A page size: `fallback` when 0, at most 1000. */
+export function toPageSize(value: number, field: string, fallback = 100): number {
+  if (value === 0) return fallback;
+  if (value > 1000) invalid(field, `must be at most 1000 (got ${value})`);
+  return value;
+}
+
+/** A log position: generation and sequence, both decimal. */
+export function toLogPosition(request: {
+  readonly generation: string;
+  readonly afterSequence: string;
+}): { readonly generation: bigint; readonly afterSeq: bigint } {
+  const generation = parseBigInt(request.generation, 'generation');
+  if (generation <= 0n)
+    invalid('generation', `must be a log generation, from 1 (got ${generation})`);
+  return { generation, afterSeq: parseBigInt(request.afterSequence, 'after_sequence') };
+}
+
+export function toPageToken(token: string): number {
+  if (token === '') return 0;
+  if (!/^\d{1,9}$/.test(token))
+    invalid('next_token', `is not a token this broker issued ("${token}")`);
+  return Number(token);
+}
+
+export function toProtoLogEvent(e: LogEventInfo): brokerV1.LogEvent {
+  return {
+    sequence: e.sequence.toString(),
+    epoch: e.epoch.toString(),
+    createdAtMs: String(e.createdAtMs),
+    type: e.type,
+    destinations: [...e.destinations],
+    messageIds: [...e.messageIds],
+  };
+}
+
+export function toProtoDivergentMessage(m: DivergentMessageInfo): brokerV1.DivergentMessage {
+  return {
+    sequence: m.sequence.toString(),
+    messageId: m.messageId,
+    destination: m.destination,
+    headers: { ...m.headers },
+    body: m.body,
+    priority: m.priority,
+    expiresAtMs: String(m.expiresAtMs),
+    createdAtMs: String(m.createdAtMs),
   };
 }
 

@@ -58,6 +58,7 @@ describe('roles', () => {
         primaryRegion: 'eu-west-1',
         primaryBrokerId: 'b-1',
         dataReplicationMode: '',
+        logStart: 'LOG_START_UNSPECIFIED',
       }),
     ).toEqual({
       role: 'REPLICA',
@@ -72,12 +73,19 @@ describe('roles', () => {
         primaryRegion: '',
         primaryBrokerId: '',
         dataReplicationMode: 'CRDR',
+        logStart: 'EMPTY',
       }),
-    ).toEqual({ role: 'PRIMARY', epoch: 3n, dataReplicationMode: 'CRDR' });
+    ).toEqual({ role: 'PRIMARY', epoch: 3n, dataReplicationMode: 'CRDR', logStart: 'EMPTY' });
   });
 
   it('refuses an unspecified role and an unknown mode', () => {
-    const base = { epoch: '1', primaryRegion: '', primaryBrokerId: '', dataReplicationMode: '' };
+    const base = {
+      epoch: '1',
+      primaryRegion: '',
+      primaryBrokerId: '',
+      dataReplicationMode: '',
+      logStart: 'LOG_START_UNSPECIFIED' as const,
+    };
     expect(
       fieldOf(() => toSetRoleRequest({ ...base, role: 'DATA_REPLICATION_ROLE_UNSPECIFIED' })),
     ).toBe('role');

@@ -3,11 +3,13 @@ import {
   RetentionPolicy,
   StorageType,
   connect,
+  headers as natsHeaders,
   nanos,
   type ConnectionOptions,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
+  type PubAck,
 } from 'nats';
 import { sql, type Database, type Kysely } from '@crdr/store';
 import {
@@ -16,7 +18,16 @@ import {
   replicationStreamName,
   replicationSubject,
 } from '@crdr/replication';
-import type { Logger } from '@crdr/telemetry';
+import {
+  attributeNames,
+  contextFromRecord,
+  endSpan,
+  getTracer,
+  injectTraceContext,
+  isTracingEnabled,
+  startSpan,
+  type Logger,
+} from '@crdr/telemetry';
 import type { CommittedEvent } from '../pg/store-writer.js';
 
 export interface ReplicationRelayOptions {
@@ -71,6 +82,8 @@ export interface ReplicationRelay {
  * previous event, so the stream's order is the log's order even when a publish fails halfway.
  * Published events leave the outbox.
  */
+const relayTracer = getTracer('crdr-broker-relay');
+
 export function createReplicationRelay(options: ReplicationRelayOptions): ReplicationRelay {
   const { db, brokerId, log } = options;
   const stream = replicationStreamName(brokerId);
@@ -202,9 +215,14 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   const maxHandedOver = 50_000;
 
   /** The next events to publish: from memory when they follow on, else read back. */
-  async function nextEvents(
-    after: bigint,
-  ): Promise<Array<{ seq: bigint; createdAtMs: number; payload: Uint8Array }>> {
+  async function nextEvents(after: bigint): Promise<
+    Array<{
+      seq: bigint;
+      createdAtMs: number;
+      payload: Uint8Array;
+      traceContext?: Readonly<Record<string, string>>;
+    }>
+  > {
     let start = 0;
     while (start < handedOver.length && handedOver[start]!.seq <= after) start++;
     if (start > 0) handedOver = handedOver.slice(start);
@@ -225,6 +243,41 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       createdAtMs: Number(r.created_at_ms),
       payload: r.payload,
     }));
+  }
+
+  /**
+   * Publishes an event that carries a SEND's trace context inside a span of that trace, whose
+   * context travels in the message's NATS headers to the replicator.
+   */
+  async function publishTraced(
+    js: JetStreamClient,
+    seq: bigint,
+    payload: Uint8Array,
+    traceContext: Readonly<Record<string, string>>,
+    options: { msgID: string; expect: { lastSequence: number } },
+  ): Promise<PubAck> {
+    const parent = contextFromRecord(traceContext);
+    const started = startSpan(relayTracer, 'replication.publish', {
+      kind: 'producer',
+      attributes: {
+        [attributeNames.brokerId]: brokerId,
+        [attributeNames.sequence]: String(seq),
+        'messaging.system': 'nats',
+        'messaging.destination.name': subject,
+      },
+      ...(parent === undefined ? {} : { parent }),
+    });
+    if (started === undefined) return js.publish(subject, payload, options);
+    const headers = natsHeaders();
+    injectTraceContext(headers, started.context);
+    try {
+      const ack = await js.publish(subject, payload, { ...options, headers });
+      endSpan(started.span);
+      return ack;
+    } catch (error) {
+      endSpan(started.span, error);
+      throw error;
+    }
   }
 
   async function run(): Promise<void> {
@@ -264,12 +317,16 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         const rows = await nextEvents(published);
         if (rows.length > 0) {
           const offset = position.offset;
-          const acks = rows.map((row) =>
-            js.publish(subject, row.payload, {
+          const tracing = isTracingEnabled();
+          const acks = rows.map((row) => {
+            const options = {
               msgID: replicationMessageId(row.seq),
               expect: { lastSequence: Number(row.seq - 1n + offset) },
-            }),
-          );
+            };
+            if (!tracing || row.traceContext === undefined)
+              return js.publish(subject, row.payload, options);
+            return publishTraced(js, row.seq, row.payload, row.traceContext, options);
+          });
           const results = await Promise.allSettled(acks);
           for (let i = 0; i < results.length; i++) {
             const r = results[i]!;

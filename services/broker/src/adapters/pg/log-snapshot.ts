@@ -3,21 +3,43 @@ import type { ReplicatedChange } from './store-writer.js';
 
 const messagesPerEvent = 500;
 
+export interface StartedLog {
+  readonly generation: bigint;
+  /** Messages copied by the snapshot (0 without one). */
+  readonly copied: number;
+}
+
 /**
- * Starts a new replication log with the store's whole state, for a replica that starts empty:
- * runs inside the store writer's serialized transaction that turns replication on, so the
- * snapshot is exactly the state before the log's first live event, and the live events follow
- * it in the same sequence with no gap and no overlap. Returns the number of messages copied.
+ * Starts a new replication log: a new generation from sequence 1, opened by a LogStarted
+ * event, then (with `snapshot`) the store's whole state, for a replica that must be rebuilt.
+ * Without a snapshot the log opens empty: for a replica whose store is already identical (a
+ * switchover, a failover with no divergent tail). Runs inside the store writer's serialized
+ * transaction that starts the log, so a snapshot is exactly the state before the log's first
+ * live event, and the live events follow it in the same sequence with no gap and no overlap.
  */
-export async function writeLogSnapshot(
+export async function startLog(
+  trx: Transaction<Database>,
+  emit: (change: ReplicatedChange) => void,
+  flushEvents: () => Promise<void>,
+  options: { readonly snapshot: boolean },
+): Promise<StartedLog> {
+  const { rows } = await sql<{ generation: bigint }>`
+    UPDATE replication_log SET last_seq = 0, generation = generation + 1
+    RETURNING generation`.execute(trx);
+  const generation = BigInt(rows[0]!.generation);
+  await sql`UPDATE replication_published SET published_seq = 0, published_at_ms = 0`.execute(trx);
+  await sql`DELETE FROM replication_events`.execute(trx);
+  emit({ logStarted: { generation: generation.toString(), snapshot: options.snapshot } });
+  if (!options.snapshot) return { generation, copied: 0 };
+  return { generation, copied: await writeLogSnapshot(trx, emit, flushEvents) };
+}
+
+/** The store's whole state as events (the snapshot a new log opens with); returns messages copied. */
+async function writeLogSnapshot(
   trx: Transaction<Database>,
   emit: (change: ReplicatedChange) => void,
   flushEvents: () => Promise<void>,
 ): Promise<number> {
-  await sql`UPDATE replication_log SET last_seq = 0, generation = generation + 1`.execute(trx);
-  await sql`UPDATE replication_published SET published_seq = 0, published_at_ms = 0`.execute(trx);
-  await sql`DELETE FROM replication_events`.execute(trx);
-
   const destinations = await trx.selectFrom('destinations').selectAll().orderBy('id').execute();
   const stores = await trx.selectFrom('stores').selectAll().orderBy('id').execute();
   for (const d of destinations) {

@@ -127,13 +127,18 @@ export async function computeStateDigest(db: Kysely<Database>): Promise<StateDig
       .select('applied_seq')
       .executeTakeFirst();
     const written = await trx.selectFrom('replication_log').select('last_seq').executeTakeFirst();
+    // A promoted replica keeps the position it applied: as a primary its own log counts.
+    const meta = await trx.selectFrom('broker_meta').select('role').executeTakeFirst();
     return {
       digest: hash.digest('hex'),
       destinations: destinations.length,
       durableSubscriptions,
       messages,
       users: users.length,
-      sequence: applied?.applied_seq ?? written?.last_seq ?? 0n,
+      sequence:
+        meta?.role === 'PRIMARY'
+          ? (written?.last_seq ?? 0n)
+          : (applied?.applied_seq ?? written?.last_seq ?? 0n),
     };
   });
 }

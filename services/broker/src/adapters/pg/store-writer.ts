@@ -122,6 +122,8 @@ export interface CommittedEvent {
   readonly seq: bigint;
   readonly createdAtMs: number;
   readonly payload: Buffer;
+  /** The W3C trace context the event carries, for the relay's span (set only while tracing). */
+  readonly traceContext?: Readonly<Record<string, string>>;
 }
 
 export interface RunOptions {
@@ -449,6 +451,8 @@ class EventLog {
   readonly #createdAtMs: number;
   readonly #seqs: bigint[] = [];
   readonly #payloads: Buffer[] = [];
+  /** Trace contexts by index in `#seqs`; allocated only when an event carries one. */
+  #traceContexts: Array<Readonly<Record<string, string>> | undefined> | undefined;
 
   constructor(target: ReplicationTarget | undefined, nextSeq: () => bigint, createdAtMs: number) {
     this.#target = target;
@@ -464,6 +468,10 @@ class EventLog {
     const target = this.#target;
     if (target === undefined) return;
     const seq = this.#nextSeq();
+    if (traceContext !== undefined) {
+      this.#traceContexts ??= [];
+      this.#traceContexts[this.#seqs.length] = traceContext;
+    }
     this.#seqs.push(seq);
     this.#payloads.push(
       Buffer.from(
@@ -514,11 +522,12 @@ class EventLog {
 
   /** The events of this log, once committed. */
   committed(): CommittedEvent[] {
-    return this.#seqs.map((seq, i) => ({
-      seq,
-      createdAtMs: this.#createdAtMs,
-      payload: this.#payloads[i]!,
-    }));
+    const traces = this.#traceContexts;
+    return this.#seqs.map((seq, i) => {
+      const traceContext = traces?.[i];
+      const event = { seq, createdAtMs: this.#createdAtMs, payload: this.#payloads[i]! };
+      return traceContext === undefined ? event : { ...event, traceContext };
+    });
   }
 
   /** The CTE that writes the events and moves the log's last sequence, or nothing. */

@@ -11,6 +11,13 @@ import {
   type StompVersion,
 } from '@crdr/stomp';
 import { badRequest, isCrdrError } from '@crdr/errors';
+import {
+  attributeNames,
+  contextFromRecord,
+  getTracer,
+  isTracingEnabled,
+  traced,
+} from '@crdr/telemetry';
 import type {
   AckMode,
   BrokerEngine,
@@ -27,6 +34,8 @@ import {
   userHeaders,
 } from './stomp-headers.js';
 import type { StompLimits, StompTransport } from './stomp-transport.js';
+
+const stompTracer = getTracer('crdr-broker-stomp');
 
 export interface ConnectionLogger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -183,7 +192,7 @@ export class StompConnection {
     const session = this.#session!;
     switch (command) {
       case 'SEND':
-        await this.#send(frame);
+        await (isTracingEnabled() ? this.#sendTraced(frame) : this.#send(frame));
         return;
       case 'SUBSCRIBE':
         await this.#subscribe(session, frame);
@@ -306,6 +315,21 @@ export class StompConnection {
       }
     }, tick);
     this.#heartbeatTimer.unref();
+  }
+
+  /** A SEND in a span continuing the client's trace (a `traceparent` header on the frame). */
+  #sendTraced(frame: StompFrame): Promise<void> {
+    const parent = contextFromRecord(frame.headers);
+    return traced(
+      stompTracer,
+      'stomp.send',
+      {
+        kind: 'server',
+        attributes: { [attributeNames.destination]: frame.headers['destination'] ?? '' },
+        ...(parent === undefined ? {} : { parent }),
+      },
+      () => this.#send(frame),
+    );
   }
 
   async #send(frame: StompFrame): Promise<void> {

@@ -15,11 +15,17 @@ export function toGetStatusResponse(
     replicaBrokerId: ids.replicaBrokerId,
     appliedSequence: status.appliedSequence.toString(),
     appliedEpoch: status.appliedEpoch.toString(),
+    appliedGeneration: status.appliedGeneration.toString(),
     lastCreatedAtMs: String(status.lastCreatedAtMs),
     lastAppliedAtMs: String(status.lastAppliedAtMs),
     pendingCount: String(status.pendingCount),
     error: status.error,
     lastKnownSequence: status.lastKnownSequence.toString(),
+    destinations: (status.destinations ?? []).map((d) => ({
+      destination: d.destination,
+      lastCreatedAtMs: String(d.lastCreatedAtMs),
+      lastAppliedAtMs: String(d.lastAppliedAtMs),
+    })),
   };
 }
 

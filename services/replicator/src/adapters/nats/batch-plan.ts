@@ -93,5 +93,12 @@ export function planBatch(position: AppliedPosition, deliveries: readonly Delive
 }
 
 export function envelopeOf(event: DecodedEvent): EventEnvelope {
-  return { version: event.version, sequence: BigInt(event.sequence), epoch: BigInt(event.epoch) };
+  return {
+    version: event.version,
+    sequence: BigInt(event.sequence),
+    epoch: BigInt(event.epoch),
+    ...(event.change === 'logStarted'
+      ? { startsGeneration: BigInt(event.logStarted!.generation) }
+      : {}),
+  };
 }

@@ -1,4 +1,11 @@
-import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from 'nats';
+import {
+  createInbox,
+  nanos,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
 import { CrdrError, failedPrecondition, unavailable } from '@crdr/errors';
 import { isAckSubject, parseDeliveryInfo, type DeliveryInfo } from './delivery-info.js';
 
@@ -8,6 +15,8 @@ export interface PulledMessage {
   /** The acknowledgement subject. */
   readonly reply: string;
   readonly info: DeliveryInfo;
+  /** The message's headers (the relay's trace context), when it has any. */
+  readonly headers?: MsgHdrs;
 }
 
 /**
@@ -137,7 +146,12 @@ export function createJetStreamPuller(
       if (isAckSubject(msg.reply)) {
         const info = parseDeliveryInfo(msg.reply);
         if (info === undefined) return;
-        const pulled: PulledMessage = { data: msg.data, reply: msg.reply, info };
+        // Headers are decoded only for a message that has them (a traced event).
+        const { headers } = msg;
+        const pulled: PulledMessage =
+          headers === undefined
+            ? { data: msg.data, reply: msg.reply, info }
+            : { data: msg.data, reply: msg.reply, info, headers };
         if (current === undefined) {
           nak([pulled]);
           return;

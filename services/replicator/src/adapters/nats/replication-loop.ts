@@ -6,6 +6,8 @@ import { describeFault, type ReplicationFault } from '../../domain/replication-f
 import type { AppliedRecord, ReplicatorState } from '../../domain/replicator-state.js';
 import { initialPosition, type AppliedPosition } from '../../domain/sequence-decision.js';
 import { AppliedWaiters } from './applied-waiters.js';
+import { withEventSpans } from './apply-tracing.js';
+import { DestinationProgress } from './destination-progress.js';
 import { planBatch } from './batch-plan.js';
 import { checkForGap } from './gap-check.js';
 import { LogProgress } from './log-progress.js';
@@ -48,6 +50,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
   let aheadWaiting = false;
   const readAhead = new ReadAhead();
   const waiters = new AppliedWaiters();
+  const destinationProgress = new DestinationProgress();
   const pauseWaiters: Array<() => void> = [];
   /** Interrupts a wait that pause or resume should end: a long poll, a backoff, a paused wait. */
   let wake = new AbortController();
@@ -96,9 +99,13 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
         },
         "the replica store last applied another primary's log; reading this one from its start",
       );
-      position = { sequence: 0n, epoch: stored.epoch };
+      position = { sequence: 0n, epoch: stored.epoch, generation: 0n };
     } else {
-      position = { sequence: stored.sequence, epoch: stored.epoch };
+      position = {
+        sequence: stored.sequence,
+        epoch: stored.epoch,
+        generation: stored.generation ?? 0n,
+      };
     }
     loaded = true;
     releaseWaiters();
@@ -139,6 +146,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
       const last = plan.apply[plan.apply.length - 1]!;
       const to: AppliedRecord = {
         sourceBrokerId: primaryBrokerId,
+        generation: plan.position.generation ?? 0n,
         sequence: plan.position.sequence,
         epoch: plan.position.epoch,
         lastCreatedAtMs: Number(last.createdAtMs),
@@ -158,7 +166,10 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
             [attributeNames.epoch]: String(to.epoch),
             [attributeNames.batchSize]: plan.apply.length,
           },
-          () => store.apply(plan.apply, record, to),
+          () =>
+            withEventSpans(tracer, deliveries, plan.apply, () =>
+              store.apply(plan.apply, record, to),
+            ),
         );
       } catch (applyError) {
         if (hasErrorCode(applyError, 'FailedPrecondition')) {
@@ -178,6 +189,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
       }
       record = to;
       position = plan.position;
+      destinationProgress.observe(plan.apply, to.lastAppliedAtMs);
     }
     // Acknowledged only now that the batch is committed.
     src.puller.ack(plan.ack);
@@ -318,11 +330,13 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
         state,
         appliedSequence: position.sequence,
         appliedEpoch: position.epoch,
+        appliedGeneration: position.generation ?? 0n,
         lastCreatedAtMs: current?.lastCreatedAtMs ?? 0,
         lastAppliedAtMs: current?.lastAppliedAtMs ?? 0,
         pendingCount: progress.pendingCount,
         lastKnownSequence: progress.lastKnownSequence(position.sequence),
         error,
+        destinations: destinationProgress.list(),
       };
     },
     async refreshPending(timeoutMs) {

@@ -25,6 +25,8 @@ export type StructuralEvent = DecodedEvent & {
 };
 
 export type ApplyStep =
+  /** A new log opens with a snapshot: the replica's state is cleared, the snapshot follows. */
+  | { readonly kind: 'reset' }
   | { readonly kind: 'messages'; readonly changes: MessageChanges<ReplicaRow> }
   | { readonly kind: 'structural'; readonly event: StructuralEvent };
 
@@ -90,6 +92,12 @@ export function planApply(events: readonly DecodedEvent[]): ApplyStep[] {
         break;
       case 'heartbeat':
       case 'switchoverMarker':
+        break;
+      case 'logStarted':
+        if (event.logStarted!.snapshot) {
+          closeRun();
+          steps.push({ kind: 'reset' });
+        }
         break;
       case 'destinationCreated':
       case 'destinationDeleted':

@@ -47,6 +47,14 @@ export async function applySteps(
     await statement.execute(trx);
   };
   for (const step of steps) {
+    if (step.kind === 'reset') {
+      // The snapshot that follows is the whole state: what the store held goes (a resync of a
+      // store that diverged, such as an old primary's after a failover).
+      await exec(
+        sql`TRUNCATE messages, stores, destinations, users, scheduled_messages RESTART IDENTITY`,
+      );
+      continue;
+    }
     if (step.kind === 'structural') {
       await applyStructural(trx, step.event, exec);
       continue;

@@ -15,6 +15,7 @@ import type { AppliedRecord } from '../../domain/replicator-state.js';
 import {
   claimPosition,
   claimPositionSql,
+  isPromoted,
   movePositionSql,
   readAppliedPosition,
 } from './applied-position.repository.js';
@@ -101,7 +102,7 @@ export function createReplicaStore(options: ReplicaStoreOptions): ReplicaStore {
             WITH ${sql.join(ctes, sql`, `)} SELECT (SELECT count(*) FROM pos)::int AS held`.execute(
             db,
           );
-          if (result.rows[0]?.held !== 1) throw positionMoved(from);
+          if (result.rows[0]?.held !== 1) throw await claimRefused(db, from);
           return {
             statements: 1,
             inserted: step?.kind === 'messages' ? step.changes.inserts.length : 0,
@@ -109,7 +110,7 @@ export function createReplicaStore(options: ReplicaStoreOptions): ReplicaStore {
           };
         }
         return await db.transaction().execute(async (trx) => {
-          if (!(await claimPosition(trx, from, to))) throw positionMoved(from);
+          if (!(await claimPosition(trx, from, to))) throw await claimRefused(db, from);
           const stats = await applySteps(trx, steps);
           await movePositionSql(from, to, sql`true`)?.execute(trx);
           return stats;
@@ -140,6 +141,20 @@ export function createReplicaStore(options: ReplicaStoreOptions): ReplicaStore {
       pool = undefined;
     },
   };
+}
+
+/** Why a claim found nothing: the replica broker was promoted, or the position moved. */
+async function claimRefused(
+  db: Kysely<Database>,
+  from: AppliedRecord | undefined,
+): Promise<CrdrError> {
+  if (await isPromoted(db)) {
+    return failedPrecondition(
+      'the replica broker was promoted to primary: its store takes no more replicated changes, and this replicator must stop',
+      { details: { reason: 'replica-promoted' } },
+    );
+  }
+  return positionMoved(from);
 }
 
 function positionMoved(from: AppliedRecord | undefined): CrdrError {

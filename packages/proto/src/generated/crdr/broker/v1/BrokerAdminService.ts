@@ -3,6 +3,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BeginDemotionRequest as _crdr_broker_v1_BeginDemotionRequest, BeginDemotionRequest__Output as _crdr_broker_v1_BeginDemotionRequest__Output } from '../../../crdr/broker/v1/BeginDemotionRequest.js';
+import type { BeginDemotionResponse as _crdr_broker_v1_BeginDemotionResponse, BeginDemotionResponse__Output as _crdr_broker_v1_BeginDemotionResponse__Output } from '../../../crdr/broker/v1/BeginDemotionResponse.js';
 import type { BrowseQueueRequest as _crdr_broker_v1_BrowseQueueRequest, BrowseQueueRequest__Output as _crdr_broker_v1_BrowseQueueRequest__Output } from '../../../crdr/broker/v1/BrowseQueueRequest.js';
 import type { BrowseQueueResponse as _crdr_broker_v1_BrowseQueueResponse, BrowseQueueResponse__Output as _crdr_broker_v1_BrowseQueueResponse__Output } from '../../../crdr/broker/v1/BrowseQueueResponse.js';
 import type { CreateDestinationRequest as _crdr_broker_v1_CreateDestinationRequest, CreateDestinationRequest__Output as _crdr_broker_v1_CreateDestinationRequest__Output } from '../../../crdr/broker/v1/CreateDestinationRequest.js';
@@ -23,6 +25,10 @@ import type { GetStatsRequest as _crdr_broker_v1_GetStatsRequest, GetStatsReques
 import type { GetStatsResponse as _crdr_broker_v1_GetStatsResponse, GetStatsResponse__Output as _crdr_broker_v1_GetStatsResponse__Output } from '../../../crdr/broker/v1/GetStatsResponse.js';
 import type { ListDestinationsRequest as _crdr_broker_v1_ListDestinationsRequest, ListDestinationsRequest__Output as _crdr_broker_v1_ListDestinationsRequest__Output } from '../../../crdr/broker/v1/ListDestinationsRequest.js';
 import type { ListDestinationsResponse as _crdr_broker_v1_ListDestinationsResponse, ListDestinationsResponse__Output as _crdr_broker_v1_ListDestinationsResponse__Output } from '../../../crdr/broker/v1/ListDestinationsResponse.js';
+import type { ListDivergentMessagesRequest as _crdr_broker_v1_ListDivergentMessagesRequest, ListDivergentMessagesRequest__Output as _crdr_broker_v1_ListDivergentMessagesRequest__Output } from '../../../crdr/broker/v1/ListDivergentMessagesRequest.js';
+import type { ListDivergentMessagesResponse as _crdr_broker_v1_ListDivergentMessagesResponse, ListDivergentMessagesResponse__Output as _crdr_broker_v1_ListDivergentMessagesResponse__Output } from '../../../crdr/broker/v1/ListDivergentMessagesResponse.js';
+import type { ListLogEventsRequest as _crdr_broker_v1_ListLogEventsRequest, ListLogEventsRequest__Output as _crdr_broker_v1_ListLogEventsRequest__Output } from '../../../crdr/broker/v1/ListLogEventsRequest.js';
+import type { ListLogEventsResponse as _crdr_broker_v1_ListLogEventsResponse, ListLogEventsResponse__Output as _crdr_broker_v1_ListLogEventsResponse__Output } from '../../../crdr/broker/v1/ListLogEventsResponse.js';
 import type { ListUsersRequest as _crdr_broker_v1_ListUsersRequest, ListUsersRequest__Output as _crdr_broker_v1_ListUsersRequest__Output } from '../../../crdr/broker/v1/ListUsersRequest.js';
 import type { ListUsersResponse as _crdr_broker_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_broker_v1_ListUsersResponse__Output } from '../../../crdr/broker/v1/ListUsersResponse.js';
 import type { PurgeDestinationRequest as _crdr_broker_v1_PurgeDestinationRequest, PurgeDestinationRequest__Output as _crdr_broker_v1_PurgeDestinationRequest__Output } from '../../../crdr/broker/v1/PurgeDestinationRequest.js';
@@ -36,6 +42,33 @@ import type { UpdateUserResponse as _crdr_broker_v1_UpdateUserResponse, UpdateUs
  * Operator and control-plane calls. They need a user with console access.
  */
 export interface BrokerAdminServiceClient extends grpc.Client {
+  /**
+   * Switchover, on the primary: stops serving clients (each gets an ERROR frame saying why and
+   * naming the new primary), writes the SwitchoverMarker as the last event of its log at
+   * sequence S, waits until the relay has published S, and returns S. Idempotent for the same
+   * promotion_id (returns the same S). Refused (Conflict) when next_epoch is not newer than the
+   * broker's epoch or another promotion is demoting it; FailedPrecondition unless a serving
+   * CRDR primary. Unavailable when S is not published within timeout_ms (call again).
+   * SetRole(PRIMARY) with the same epoch cancels the demotion; SetRole(REPLICA) completes it.
+   */
+  BeginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  BeginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  BeginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  BeginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Switchover, on the primary: stops serving clients (each gets an ERROR frame saying why and
+   * naming the new primary), writes the SwitchoverMarker as the last event of its log at
+   * sequence S, waits until the relay has published S, and returns S. Idempotent for the same
+   * promotion_id (returns the same S). Refused (Conflict) when next_epoch is not newer than the
+   * broker's epoch or another promotion is demoting it; FailedPrecondition unless a serving
+   * CRDR primary. Unavailable when S is not published within timeout_ms (call again).
+   * SetRole(PRIMARY) with the same epoch cancels the demotion; SetRole(REPLICA) completes it.
+   */
+  beginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  beginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  beginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  beginDemotion(argument: _crdr_broker_v1_BeginDemotionRequest, callback: grpc.requestCallback<_crdr_broker_v1_BeginDemotionResponse__Output>): grpc.ClientUnaryCall;
+  
   BrowseQueue(argument: _crdr_broker_v1_BrowseQueueRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BrowseQueueResponse__Output>): grpc.ClientUnaryCall;
   BrowseQueue(argument: _crdr_broker_v1_BrowseQueueRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_BrowseQueueResponse__Output>): grpc.ClientUnaryCall;
   BrowseQueue(argument: _crdr_broker_v1_BrowseQueueRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_BrowseQueueResponse__Output>): grpc.ClientUnaryCall;
@@ -144,6 +177,42 @@ export interface BrokerAdminServiceClient extends grpc.Client {
   listDestinations(argument: _crdr_broker_v1_ListDestinationsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListDestinationsResponse__Output>): grpc.ClientUnaryCall;
   listDestinations(argument: _crdr_broker_v1_ListDestinationsRequest, callback: grpc.requestCallback<_crdr_broker_v1_ListDestinationsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * The messages a republish of that tail needs: those sent in it (MESSAGE_SENT,
+   * TRANSACTION_COMMITTED) and not acknowledged, expired or dead-lettered within it.
+   */
+  ListDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  ListDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  ListDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  ListDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The messages a republish of that tail needs: those sent in it (MESSAGE_SENT,
+   * TRANSACTION_COMMITTED) and not acknowledged, expired or dead-lettered within it.
+   */
+  listDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  listDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  listDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  listDivergentMessages(argument: _crdr_broker_v1_ListDivergentMessagesRequest, callback: grpc.requestCallback<_crdr_broker_v1_ListDivergentMessagesResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Events of this broker's own replication log (generation, after after_sequence), decoded,
+   * from its outbox and its JetStream stream: on an old primary after a failover, the divergent
+   * tail past the failover point. Works on a replica (a demoted primary) too.
+   */
+  ListLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  ListLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  ListLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  ListLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Events of this broker's own replication log (generation, after after_sequence), decoded,
+   * from its outbox and its JetStream stream: on an old primary after a failover, the divergent
+   * tail past the failover point. Works on a replica (a demoted primary) too.
+   */
+  listLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  listLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  listLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  listLogEvents(argument: _crdr_broker_v1_ListLogEventsRequest, callback: grpc.requestCallback<_crdr_broker_v1_ListLogEventsResponse__Output>): grpc.ClientUnaryCall;
+  
   ListUsers(argument: _crdr_broker_v1_ListUsersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListUsersResponse__Output>): grpc.ClientUnaryCall;
   ListUsers(argument: _crdr_broker_v1_ListUsersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_broker_v1_ListUsersResponse__Output>): grpc.ClientUnaryCall;
   ListUsers(argument: _crdr_broker_v1_ListUsersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_ListUsersResponse__Output>): grpc.ClientUnaryCall;
@@ -192,6 +261,17 @@ export interface BrokerAdminServiceClient extends grpc.Client {
  * Operator and control-plane calls. They need a user with console access.
  */
 export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Switchover, on the primary: stops serving clients (each gets an ERROR frame saying why and
+   * naming the new primary), writes the SwitchoverMarker as the last event of its log at
+   * sequence S, waits until the relay has published S, and returns S. Idempotent for the same
+   * promotion_id (returns the same S). Refused (Conflict) when next_epoch is not newer than the
+   * broker's epoch or another promotion is demoting it; FailedPrecondition unless a serving
+   * CRDR primary. Unavailable when S is not published within timeout_ms (call again).
+   * SetRole(PRIMARY) with the same epoch cancels the demotion; SetRole(REPLICA) completes it.
+   */
+  BeginDemotion: grpc.handleUnaryCall<_crdr_broker_v1_BeginDemotionRequest__Output, _crdr_broker_v1_BeginDemotionResponse>;
+  
   BrowseQueue: grpc.handleUnaryCall<_crdr_broker_v1_BrowseQueueRequest__Output, _crdr_broker_v1_BrowseQueueResponse>;
   
   CreateDestination: grpc.handleUnaryCall<_crdr_broker_v1_CreateDestinationRequest__Output, _crdr_broker_v1_CreateDestinationResponse>;
@@ -221,6 +301,19 @@ export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplement
   
   ListDestinations: grpc.handleUnaryCall<_crdr_broker_v1_ListDestinationsRequest__Output, _crdr_broker_v1_ListDestinationsResponse>;
   
+  /**
+   * The messages a republish of that tail needs: those sent in it (MESSAGE_SENT,
+   * TRANSACTION_COMMITTED) and not acknowledged, expired or dead-lettered within it.
+   */
+  ListDivergentMessages: grpc.handleUnaryCall<_crdr_broker_v1_ListDivergentMessagesRequest__Output, _crdr_broker_v1_ListDivergentMessagesResponse>;
+  
+  /**
+   * Events of this broker's own replication log (generation, after after_sequence), decoded,
+   * from its outbox and its JetStream stream: on an old primary after a failover, the divergent
+   * tail past the failover point. Works on a replica (a demoted primary) too.
+   */
+  ListLogEvents: grpc.handleUnaryCall<_crdr_broker_v1_ListLogEventsRequest__Output, _crdr_broker_v1_ListLogEventsResponse>;
+  
   ListUsers: grpc.handleUnaryCall<_crdr_broker_v1_ListUsersRequest__Output, _crdr_broker_v1_ListUsersResponse>;
   
   PurgeDestination: grpc.handleUnaryCall<_crdr_broker_v1_PurgeDestinationRequest__Output, _crdr_broker_v1_PurgeDestinationResponse>;
@@ -235,6 +328,7 @@ export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplement
 }
 
 export interface BrokerAdminServiceDefinition extends grpc.ServiceDefinition {
+  BeginDemotion: MethodDefinition<_crdr_broker_v1_BeginDemotionRequest, _crdr_broker_v1_BeginDemotionResponse, _crdr_broker_v1_BeginDemotionRequest__Output, _crdr_broker_v1_BeginDemotionResponse__Output>
   BrowseQueue: MethodDefinition<_crdr_broker_v1_BrowseQueueRequest, _crdr_broker_v1_BrowseQueueResponse, _crdr_broker_v1_BrowseQueueRequest__Output, _crdr_broker_v1_BrowseQueueResponse__Output>
   CreateDestination: MethodDefinition<_crdr_broker_v1_CreateDestinationRequest, _crdr_broker_v1_CreateDestinationResponse, _crdr_broker_v1_CreateDestinationRequest__Output, _crdr_broker_v1_CreateDestinationResponse__Output>
   CreateUser: MethodDefinition<_crdr_broker_v1_CreateUserRequest, _crdr_broker_v1_CreateUserResponse, _crdr_broker_v1_CreateUserRequest__Output, _crdr_broker_v1_CreateUserResponse__Output>
@@ -245,6 +339,8 @@ export interface BrokerAdminServiceDefinition extends grpc.ServiceDefinition {
   GetStateDigest: MethodDefinition<_crdr_broker_v1_GetStateDigestRequest, _crdr_broker_v1_GetStateDigestResponse, _crdr_broker_v1_GetStateDigestRequest__Output, _crdr_broker_v1_GetStateDigestResponse__Output>
   GetStats: MethodDefinition<_crdr_broker_v1_GetStatsRequest, _crdr_broker_v1_GetStatsResponse, _crdr_broker_v1_GetStatsRequest__Output, _crdr_broker_v1_GetStatsResponse__Output>
   ListDestinations: MethodDefinition<_crdr_broker_v1_ListDestinationsRequest, _crdr_broker_v1_ListDestinationsResponse, _crdr_broker_v1_ListDestinationsRequest__Output, _crdr_broker_v1_ListDestinationsResponse__Output>
+  ListDivergentMessages: MethodDefinition<_crdr_broker_v1_ListDivergentMessagesRequest, _crdr_broker_v1_ListDivergentMessagesResponse, _crdr_broker_v1_ListDivergentMessagesRequest__Output, _crdr_broker_v1_ListDivergentMessagesResponse__Output>
+  ListLogEvents: MethodDefinition<_crdr_broker_v1_ListLogEventsRequest, _crdr_broker_v1_ListLogEventsResponse, _crdr_broker_v1_ListLogEventsRequest__Output, _crdr_broker_v1_ListLogEventsResponse__Output>
   ListUsers: MethodDefinition<_crdr_broker_v1_ListUsersRequest, _crdr_broker_v1_ListUsersResponse, _crdr_broker_v1_ListUsersRequest__Output, _crdr_broker_v1_ListUsersResponse__Output>
   PurgeDestination: MethodDefinition<_crdr_broker_v1_PurgeDestinationRequest, _crdr_broker_v1_PurgeDestinationResponse, _crdr_broker_v1_PurgeDestinationRequest__Output, _crdr_broker_v1_PurgeDestinationResponse__Output>
   SetRole: MethodDefinition<_crdr_broker_v1_SetRoleRequest, _crdr_broker_v1_SetRoleResponse, _crdr_broker_v1_SetRoleRequest__Output, _crdr_broker_v1_SetRoleResponse__Output>

@@ -2,6 +2,8 @@
 // Original file: proto/crdr/broker/v1/broker.proto
 
 import type { DataReplicationRole as _crdr_broker_v1_DataReplicationRole, DataReplicationRole__Output as _crdr_broker_v1_DataReplicationRole__Output } from '../../../crdr/broker/v1/DataReplicationRole.js';
+import type { Demotion as _crdr_broker_v1_Demotion, Demotion__Output as _crdr_broker_v1_Demotion__Output } from '../../../crdr/broker/v1/Demotion.js';
+import type { AppliedPosition as _crdr_broker_v1_AppliedPosition, AppliedPosition__Output as _crdr_broker_v1_AppliedPosition__Output } from '../../../crdr/broker/v1/AppliedPosition.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetRoleResponse {
@@ -11,6 +13,24 @@ export interface GetRoleResponse {
   'primaryBrokerId'?: (string);
   'brokerId'?: (string);
   'dataReplicationMode'?: (string);
+  /**
+   * Started with BROKER_START_HELD and no SetRole since: serves no client whatever its role.
+   */
+  'held'?: (boolean);
+  /**
+   * Set while a switchover demotes this primary (BeginDemotion until the next SetRole).
+   */
+  'demotion'?: (_crdr_broker_v1_Demotion | null);
+  /**
+   * This broker's own replication log: its generation and the last sequence written.
+   */
+  'logGeneration'?: (number | string | Long);
+  'logLastSequence'?: (number | string | Long);
+  /**
+   * What this broker's store last applied as a replica (read from its replication_applied
+   * row, so readable while the replicator is down): the failover point.
+   */
+  'applied'?: (_crdr_broker_v1_AppliedPosition | null);
 }
 
 export interface GetRoleResponse__Output {
@@ -20,4 +40,22 @@ export interface GetRoleResponse__Output {
   'primaryBrokerId': (string);
   'brokerId': (string);
   'dataReplicationMode': (string);
+  /**
+   * Started with BROKER_START_HELD and no SetRole since: serves no client whatever its role.
+   */
+  'held': (boolean);
+  /**
+   * Set while a switchover demotes this primary (BeginDemotion until the next SetRole).
+   */
+  'demotion': (_crdr_broker_v1_Demotion__Output | null);
+  /**
+   * This broker's own replication log: its generation and the last sequence written.
+   */
+  'logGeneration': (string);
+  'logLastSequence': (string);
+  /**
+   * What this broker's store last applied as a replica (read from its replication_applied
+   * row, so readable while the replicator is down): the failover point.
+   */
+  'applied': (_crdr_broker_v1_AppliedPosition__Output | null);
 }

@@ -2,6 +2,7 @@
 // Original file: proto/crdr/broker/v1/broker.proto
 
 import type { DataReplicationRole as _crdr_broker_v1_DataReplicationRole, DataReplicationRole__Output as _crdr_broker_v1_DataReplicationRole__Output } from '../../../crdr/broker/v1/DataReplicationRole.js';
+import type { LogStart as _crdr_broker_v1_LogStart, LogStart__Output as _crdr_broker_v1_LogStart__Output } from '../../../crdr/broker/v1/LogStart.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface SetRoleRequest {
@@ -16,6 +17,7 @@ export interface SetRoleRequest {
    * "NONE" or "CRDR"; unchanged when empty.
    */
   'dataReplicationMode'?: (string);
+  'logStart'?: (_crdr_broker_v1_LogStart);
 }
 
 export interface SetRoleRequest__Output {
@@ -30,4 +32,5 @@ export interface SetRoleRequest__Output {
    * "NONE" or "CRDR"; unchanged when empty.
    */
   'dataReplicationMode': (string);
+  'logStart': (_crdr_broker_v1_LogStart__Output);
 }

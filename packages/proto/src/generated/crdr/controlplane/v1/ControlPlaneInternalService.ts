@@ -5,6 +5,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ListTargetsRequest as _crdr_controlplane_v1_ListTargetsRequest, ListTargetsRequest__Output as _crdr_controlplane_v1_ListTargetsRequest__Output } from '../../../crdr/controlplane/v1/ListTargetsRequest.js';
 import type { ListTargetsResponse as _crdr_controlplane_v1_ListTargetsResponse, ListTargetsResponse__Output as _crdr_controlplane_v1_ListTargetsResponse__Output } from '../../../crdr/controlplane/v1/ListTargetsResponse.js';
+import type { RegisterBrokerInstanceRequest as _crdr_controlplane_v1_RegisterBrokerInstanceRequest, RegisterBrokerInstanceRequest__Output as _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output } from '../../../crdr/controlplane/v1/RegisterBrokerInstanceRequest.js';
+import type { RegisterBrokerInstanceResponse as _crdr_controlplane_v1_RegisterBrokerInstanceResponse, RegisterBrokerInstanceResponse__Output as _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output } from '../../../crdr/controlplane/v1/RegisterBrokerInstanceResponse.js';
 
 /**
  * Inside one Region: what the metrics service (and the console) scrape. Not for end users.
@@ -19,6 +21,23 @@ export interface ControlPlaneInternalServiceClient extends grpc.Client {
   listTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   listTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
+   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   */
+  RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
+   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   */
+  registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 /**
@@ -27,8 +46,15 @@ export interface ControlPlaneInternalServiceClient extends grpc.Client {
 export interface ControlPlaneInternalServiceHandlers extends grpc.UntypedServiceImplementation {
   ListTargets: grpc.handleUnaryCall<_crdr_controlplane_v1_ListTargetsRequest__Output, _crdr_controlplane_v1_ListTargetsResponse>;
   
+  /**
+   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
+   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   */
+  RegisterBrokerInstance: grpc.handleUnaryCall<_crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output, _crdr_controlplane_v1_RegisterBrokerInstanceResponse>;
+  
 }
 
 export interface ControlPlaneInternalServiceDefinition extends grpc.ServiceDefinition {
   ListTargets: MethodDefinition<_crdr_controlplane_v1_ListTargetsRequest, _crdr_controlplane_v1_ListTargetsResponse, _crdr_controlplane_v1_ListTargetsRequest__Output, _crdr_controlplane_v1_ListTargetsResponse__Output>
+  RegisterBrokerInstance: MethodDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceRequest, _crdr_controlplane_v1_RegisterBrokerInstanceResponse, _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output, _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>
 }

@@ -16,6 +16,7 @@ import type { UsersChanged as _crdr_replication_v1_UsersChanged, UsersChanged__O
 import type { Heartbeat as _crdr_replication_v1_Heartbeat, Heartbeat__Output as _crdr_replication_v1_Heartbeat__Output } from '../../../crdr/replication/v1/Heartbeat.js';
 import type { SwitchoverMarker as _crdr_replication_v1_SwitchoverMarker, SwitchoverMarker__Output as _crdr_replication_v1_SwitchoverMarker__Output } from '../../../crdr/replication/v1/SwitchoverMarker.js';
 import type { DispatchMarkAdvanced as _crdr_replication_v1_DispatchMarkAdvanced, DispatchMarkAdvanced__Output as _crdr_replication_v1_DispatchMarkAdvanced__Output } from '../../../crdr/replication/v1/DispatchMarkAdvanced.js';
+import type { LogStarted as _crdr_replication_v1_LogStarted, LogStarted__Output as _crdr_replication_v1_LogStarted__Output } from '../../../crdr/replication/v1/LogStarted.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -55,7 +56,8 @@ export interface ReplicationEvent {
   'heartbeat'?: (_crdr_replication_v1_Heartbeat | null);
   'switchoverMarker'?: (_crdr_replication_v1_SwitchoverMarker | null);
   'dispatchMarkAdvanced'?: (_crdr_replication_v1_DispatchMarkAdvanced | null);
-  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced";
+  'logStarted'?: (_crdr_replication_v1_LogStarted | null);
+  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted";
 }
 
 /**
@@ -95,5 +97,6 @@ export interface ReplicationEvent__Output {
   'heartbeat'?: (_crdr_replication_v1_Heartbeat__Output | null);
   'switchoverMarker'?: (_crdr_replication_v1_SwitchoverMarker__Output | null);
   'dispatchMarkAdvanced'?: (_crdr_replication_v1_DispatchMarkAdvanced__Output | null);
-  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced";
+  'logStarted'?: (_crdr_replication_v1_LogStarted__Output | null);
+  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted";
 }

@@ -8,6 +8,7 @@ export * from './DispatchMarkAdvanced.js';
 export * from './DurableSubscriptionAdded.js';
 export * from './DurableSubscriptionRemoved.js';
 export * from './Heartbeat.js';
+export * from './LogStarted.js';
 export * from './MessageAcknowledged.js';
 export * from './MessageExpired.js';
 export * from './MessageKey.js';

@@ -2,6 +2,7 @@
 // Original file: proto/crdr/replicator/v1/replicator.proto
 
 import type { ReplicatorState as _crdr_replicator_v1_ReplicatorState, ReplicatorState__Output as _crdr_replicator_v1_ReplicatorState__Output } from '../../../crdr/replicator/v1/ReplicatorState.js';
+import type { DestinationProgress as _crdr_replicator_v1_DestinationProgress, DestinationProgress__Output as _crdr_replicator_v1_DestinationProgress__Output } from '../../../crdr/replicator/v1/DestinationProgress.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -30,6 +31,15 @@ export interface GetStatusResponse {
    * The newest sequence the replicator knows the log holds.
    */
   'lastKnownSequence'?: (number | string | Long);
+  /**
+   * The generation of the primary's log being applied (from its LogStarted event; 0 unknown).
+   */
+  'appliedGeneration'?: (number | string | Long);
+  /**
+   * Per destination, the last applied event that changed it (since the replicator started):
+   * the metrics service's per-destination lag.
+   */
+  'destinations'?: (_crdr_replicator_v1_DestinationProgress)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -58,4 +68,13 @@ export interface GetStatusResponse__Output {
    * The newest sequence the replicator knows the log holds.
    */
   'lastKnownSequence': (string);
+  /**
+   * The generation of the primary's log being applied (from its LogStarted event; 0 unknown).
+   */
+  'appliedGeneration': (string);
+  /**
+   * Per destination, the last applied event that changed it (since the replicator started):
+   * the metrics service's per-destination lag.
+   */
+  'destinations': (_crdr_replicator_v1_DestinationProgress__Output)[];
 }
