@@ -37,16 +37,16 @@ async function step<T>(
   work: () => Promise<T>,
   show?: (value: T) => string,
 ): Promise<T> {
-  process.stdout.write(`• ${title}${command === undefined ? '' : `\n    $ ${command}`}\n    ... `);
+  process.stdout.write(`• ${title}${command === undefined ? '' : `\n    $ ${command}`}\n`);
   const started = Date.now();
   try {
     const value = await work();
     const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-    process.stdout.write(`ok (${took})${show === undefined ? '' : `: ${show(value)}`}\n`);
+    process.stdout.write(`    ... ok (${took})${show === undefined ? '' : `: ${show(value)}`}\n`);
     return value;
   } catch (error) {
     failures++;
-    process.stdout.write(`FAILED: ${(error as Error).message}\n`);
+    process.stdout.write(`    ... FAILED: ${(error as Error).message}\n`);
     throw error;
   }
 }
@@ -83,16 +83,19 @@ async function waitForBroker(
   );
 }
 
+/** The serving instance's STOMP address; any instance's when none serves (a replica's). */
 function stompEndpoint(broker: Broker): { host: string; port: number } {
-  for (const instance of broker.brokerInstances) {
-    if (instance.instanceState === 'STANDBY') continue;
+  const instances = [...broker.brokerInstances].sort(
+    (a, b) => Number(b.instanceState === 'ACTIVE') - Number(a.instanceState === 'ACTIVE'),
+  );
+  for (const instance of instances) {
     const stomp = instance.endpoints.find((e) => e.startsWith('stomp://'));
     if (stomp !== undefined) {
       const url = new URL(stomp);
       return { host: url.hostname, port: Number(url.port) };
     }
   }
-  throw new Error(`${broker.brokerId} shows no active STOMP endpoint`);
+  throw new Error(`${broker.brokerId} shows no STOMP endpoint`);
 }
 
 const replicationStatus = (broker: Broker) => broker.dataReplicationMetadata?.replicationStatus;
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
       stackUp({
         root,
         env: process.env,
-        progress: (line) => process.stdout.write(`\n      ${line}`),
+        progress: (line) => process.stdout.write(`      ${line}\n`),
       }),
     (e) =>
       `\n      region-a control plane ${e.regions['region-a'].controlPlane}, console ${e.regions['region-a'].console}` +

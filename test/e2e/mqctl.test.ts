@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startControlPlane,
   type RunningControlPlane,
-} from '../../../test/support/control-plane.js';
-import { runMqctl, type MqctlResult } from './mqctl-process.test-helper.js';
+} from '../support/control-plane.js';
+import { runMqctl, type MqctlResult } from '../../packages/mqctl/src/mqctl-process.test-helper.js';
 
 /*
  * mqctl as a real process against a real control plane (`pnpm control-plane`, local
