@@ -8,7 +8,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.unit.test.ts', 'services/*/src/**/*.unit.test.ts'],
+          include: [
+            'packages/*/src/**/*.unit.test.ts',
+            'services/*/src/**/*.unit.test.ts',
+            'test/deploy/**/*.unit.test.ts',
+          ],
         },
       },
       {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { toCrdrError, unavailable } from '@crdr/errors';
+import { injectTraceContext, isTracingEnabled } from '@crdr/telemetry';
 import type { BasicCredentials } from './basic-auth.js';
 import { authorizationMetadataKey, formatBasicAuth } from './basic-auth.js';
 import { fromGrpcError } from './status-mapping.js';
@@ -135,6 +136,10 @@ export function createClient<C extends grpc.Client, D extends grpc.ServiceDefini
       for (const [key, value] of Object.entries(call.metadata)) metadata.set(key, value);
     }
     if (authorization !== undefined) metadata.set(authorizationMetadataKey, authorization);
+    // The caller's trace continues in the server (a no-op while tracing is off).
+    if (isTracingEnabled() && metadata.get('traceparent').length === 0) {
+      injectTraceContext(metadata);
+    }
     return metadata;
   };
   const deadlineFor = (call: CallOptions, fallbackMs: number | undefined): grpc.CallOptions => {

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { isCrdrError } from '@crdr/errors';
+import { contextFromRecord, getTracer, isTracingEnabled, traced } from '@crdr/telemetry';
 import { toGrpcStatus } from './status-mapping.js';
 
 export interface HandlerOptions {
@@ -22,6 +23,30 @@ function run<T>(fn: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve) => resolve(fn()));
 }
 
+const tracer = getTracer('crdr-grpc');
+
+/**
+ * Runs a handler in a server span that continues the caller's trace (W3C `traceparent` in the
+ * call's metadata). With tracing off it just runs the handler.
+ */
+function runTraced<T>(
+  call: { metadata: grpc.Metadata; getPath(): string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!isTracingEnabled()) return run(fn);
+  const parent = contextFromRecord(call.metadata.getMap());
+  return traced(
+    tracer,
+    call.getPath(),
+    {
+      kind: 'server',
+      attributes: { 'rpc.system': 'grpc' },
+      ...(parent === undefined ? {} : { parent }),
+    },
+    () => run(fn),
+  );
+}
+
 /**
  * A unary handler from an async function: the resolved value is the response; whatever it
  * throws is answered through `toGrpcStatus`, so handlers throw `CrdrError`s and never build a
@@ -32,7 +57,7 @@ export function unaryHandler<Request, Response>(
   options: HandlerOptions = {},
 ): grpc.handleUnaryCall<Request, Response> {
   return (call, callback) => {
-    run(() => fn(call.request, call)).then(
+    runTraced(call, () => fn(call.request, call)).then(
       (response) => callback(null, response),
       (error: unknown) => {
         reportUnexpected(error, call.getPath(), options);
@@ -55,7 +80,7 @@ export function clientStreamHandler<Request, Response>(
   options: HandlerOptions = {},
 ): grpc.handleClientStreamingCall<Request, Response> {
   return (call, callback) => {
-    run(() => fn(call as AsyncIterable<Request>, call)).then(
+    runTraced(call, () => fn(call as AsyncIterable<Request>, call)).then(
       (response) => callback(null, response),
       (error: unknown) => {
         reportUnexpected(error, call.getPath(), options);

@@ -1,3 +1,5 @@
+import { setTracingEnabled } from './propagation.js';
+
 export interface TelemetryOptions {
   readonly serviceName: string;
   /** The environment to read the standard OTEL_* variables from. */
@@ -28,5 +30,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({ serviceName: options.serviceName });
   sdk.start();
-  return { enabled: true, shutdown: () => sdk.shutdown() };
+  setTracingEnabled(true);
+  return {
+    enabled: true,
+    shutdown: async () => {
+      setTracingEnabled(false);
+      await sdk.shutdown();
+    },
+  };
 }

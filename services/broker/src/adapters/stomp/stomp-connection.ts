@@ -471,6 +471,13 @@ export class StompConnection {
         'unexpected error on a STOMP connection',
       );
     }
+    if (this.#state === 'connecting' && isCrdrError(error)) {
+      // A refused CONNECT (bad credentials, a replica, a standby): the login, never the passcode.
+      this.#log.info(
+        { connection: this.#id, code: error.code, login: frame?.headers['login'] },
+        `STOMP connection refused: ${message}`,
+      );
+    }
     const headers: Record<string, string> = {
       message: oneLine(message),
       'content-type': 'text/plain',

@@ -21,21 +21,27 @@ export class DestinationProgress {
   readonly #storeDestinations = new Map<number, string>();
   readonly #entries = new Map<string, DestinationProgressEntry>();
 
+  /** The destinations the event being observed changed (reused: no allocation per event). */
+  readonly #touched = new Set<string>();
+
+  #byStore(storeId: number): void {
+    const destination = this.#storeDestinations.get(storeId);
+    if (destination !== undefined) this.#touched.add(destination);
+  }
+
+  #row(row: { readonly storeId: number; readonly destination: string }): void {
+    if (row.destination === '') return;
+    if (!this.#storeDestinations.has(row.storeId)) {
+      this.#storeDestinations.set(row.storeId, row.destination);
+    }
+    this.#touched.add(row.destination);
+  }
+
   /** Notes a committed batch: its events were applied at `appliedAtMs`. */
   observe(events: readonly DecodedEvent[], appliedAtMs: number): void {
+    const touched = this.#touched;
     for (const event of events) {
-      const createdAtMs = Number(event.createdAtMs);
-      const touched = new Set<string>();
-      const byStore = (storeId: number): void => {
-        const destination = this.#storeDestinations.get(storeId);
-        if (destination !== undefined) touched.add(destination);
-      };
-      const row = (r: { storeId: number; destination: string }): void => {
-        if (r.destination === '') return;
-        if (!this.#storeDestinations.has(r.storeId))
-          this.#storeDestinations.set(r.storeId, r.destination);
-        touched.add(r.destination);
-      };
+      touched.clear();
       switch (event.change) {
         case 'destinationCreated': {
           const created = event.destinationCreated!;
@@ -45,36 +51,40 @@ export class DestinationProgress {
           break;
         }
         case 'messageSent':
-          for (const r of event.messageSent!.rows) row(r);
+          for (const r of event.messageSent!.rows) this.#row(r);
           break;
         case 'transactionCommitted':
-          for (const r of event.transactionCommitted!.sent) row(r);
-          for (const k of event.transactionCommitted!.acknowledged) byStore(k.storeId);
+          for (const r of event.transactionCommitted!.sent) this.#row(r);
+          for (const k of event.transactionCommitted!.acknowledged) this.#byStore(k.storeId);
           break;
         case 'messageAcknowledged':
-          for (const k of event.messageAcknowledged!.keys) byStore(k.storeId);
+          for (const k of event.messageAcknowledged!.keys) this.#byStore(k.storeId);
           break;
         case 'redeliveryCountChanged':
-          for (const c of event.redeliveryCountChanged!.counts) if (c.key) byStore(c.key.storeId);
+          for (const c of event.redeliveryCountChanged!.counts) {
+            if (c.key) this.#byStore(c.key.storeId);
+          }
           break;
         case 'movedToDeadLetterQueue': {
           const moved = event.movedToDeadLetterQueue!;
-          if (moved.from) byStore(moved.from.storeId);
-          if (moved.to) row(moved.to);
+          if (moved.from) this.#byStore(moved.from.storeId);
+          if (moved.to) this.#row(moved.to);
           break;
         }
         case 'messageExpired': {
           const expired = event.messageExpired!;
-          if (expired.key) byStore(expired.key.storeId);
-          if (expired.deadLetter) row(expired.deadLetter);
+          if (expired.key) this.#byStore(expired.key.storeId);
+          if (expired.deadLetter) this.#row(expired.deadLetter);
           break;
         }
         case 'destinationPurged':
-          for (const storeId of event.destinationPurged!.storeIds) byStore(storeId);
+          for (const storeId of event.destinationPurged!.storeIds) this.#byStore(storeId);
           break;
         default:
           break;
       }
+      if (touched.size === 0) continue;
+      const createdAtMs = Number(event.createdAtMs);
       for (const destination of touched) {
         // Re-inserted so that the map's order is least recently changed first.
         this.#entries.delete(destination);
@@ -85,6 +95,7 @@ export class DestinationProgress {
         });
       }
     }
+    touched.clear();
     while (this.#entries.size > maxDestinations) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;

@@ -1,0 +1,204 @@
+import { toCrdrError } from '@crdr/errors';
+import type { Logger } from '@crdr/telemetry';
+import type { Sample } from '../../domain/metric-catalog.js';
+import type { ReplicatorFigures } from '../../domain/replication-metrics.js';
+import { samplesOf, type BrokerFigures, type TargetFigures } from '../../domain/target-samples.js';
+import type { MetricsRepository } from '../pg/metrics.repository.js';
+import type { BrokerAdminClient, ScrapeClients } from './scrape-clients.js';
+import type { ScrapeTarget, TargetSource } from './targets.js';
+
+export interface CollectorOptions {
+  readonly region: string;
+  readonly targets: TargetSource;
+  readonly clients: ScrapeClients;
+  readonly repository: MetricsRepository;
+  readonly retentionMs: number;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface CollectionRound {
+  readonly samples: readonly Sample[];
+  /** Targets that could not be read at all, by broker id, with why. */
+  readonly failures: ReadonlyMap<string, string>;
+}
+
+export interface Collector {
+  /** One round: asks every target, stores the samples, applies the retention. */
+  collectOnce(): Promise<CollectionRound>;
+  /** The samples of the last round (what /metrics shows). */
+  readonly latest: readonly Sample[];
+  /** When the last round ended (epoch ms), 0 before the first. */
+  readonly lastRoundAtMs: number;
+}
+
+const address = (endpoint: string): string => endpoint.replace(/^[a-z]+:\/\//, '');
+
+const destinationName = (type: string, name: string): string =>
+  `/${type === 'TOPIC' ? 'topic' : 'queue'}/${name}`;
+
+/** The first broker instance that serves (the lease holder of an active/standby pair). */
+async function brokerFigures(
+  target: ScrapeTarget,
+  clients: ScrapeClients,
+): Promise<{ admin: BrokerAdminClient; figures: BrokerFigures } | undefined> {
+  let firstError: unknown;
+  let standby: { admin: BrokerAdminClient; figures: BrokerFigures } | undefined;
+  for (const endpoint of target.brokerGrpcEndpoints) {
+    const admin = clients.admin(address(endpoint), target.adminUsername, target.adminPassword);
+    try {
+      const stats = await admin.getStats({});
+      const figures: BrokerFigures = {
+        currentConnectionsCount: stats.currentConnectionsCount,
+        totalMessageCount: Number(stats.totalMessageCount),
+        totalEnqueueCount: Number(stats.totalEnqueueCount),
+        totalDequeueCount: Number(stats.totalDequeueCount),
+        totalConsumerCount: stats.totalConsumerCount,
+        totalProducerCount: stats.totalProducerCount,
+        destinations: stats.destinations.map((d) => ({
+          destination: destinationName(d.type, d.name),
+          queueSize: Number(d.queueSize),
+          enqueueCount: Number(d.enqueueCount),
+          dequeueCount: Number(d.dequeueCount),
+          dispatchCount: Number(d.dispatchCount),
+          consumerCount: d.consumerCount,
+          producerCount: d.producerCount,
+        })),
+      };
+      if (stats.serving) return { admin, figures };
+      standby ??= { admin, figures };
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (standby !== undefined) return standby;
+  if (firstError !== undefined) throw toCrdrError(firstError);
+  return undefined;
+}
+
+async function replicatorFigures(
+  target: ScrapeTarget,
+  clients: ScrapeClients,
+): Promise<ReplicatorFigures> {
+  const status = await clients.replicator(address(target.replicatorGrpcEndpoint)).getStatus({});
+  return {
+    appliedSequence: BigInt(status.appliedSequence),
+    lastCreatedAtMs: Number(status.lastCreatedAtMs),
+    lastAppliedAtMs: Number(status.lastAppliedAtMs),
+    pendingCount: BigInt(status.pendingCount),
+    lastKnownSequence: BigInt(status.lastKnownSequence),
+    destinations: status.destinations.map((d) => ({
+      destination: d.destination,
+      lastCreatedAtMs: Number(d.lastCreatedAtMs),
+      lastAppliedAtMs: Number(d.lastAppliedAtMs),
+    })),
+  };
+}
+
+/** Everything one target reports; each part fails alone. */
+async function scrape(
+  target: ScrapeTarget,
+  region: string,
+  clients: ScrapeClients,
+): Promise<{ figures: TargetFigures; errors: string[] }> {
+  const errors: string[] = [];
+  let figures: TargetFigures = { region: target.region || region, brokerId: target.brokerId };
+  const [broker, replicator] = await Promise.allSettled([
+    brokerFigures(target, clients),
+    target.replicatorGrpcEndpoint === '' ? undefined : replicatorFigures(target, clients),
+  ]);
+  if (broker.status === 'rejected') {
+    errors.push(`broker: ${toCrdrError(broker.reason).message}`);
+  } else if (broker.value !== undefined) {
+    figures = { ...figures, broker: broker.value.figures };
+    try {
+      const status = await broker.value.admin.getReplicationStatus({});
+      if (status.role === 'PRIMARY' && status.dataReplicationMode === 'CRDR') {
+        figures = {
+          ...figures,
+          primaryLog: {
+            lastSequence: BigInt(status.lastSequence),
+            lastCreatedAtMs: Number(status.lastCreatedAtMs),
+            replicas: status.replicas.map((r) => ({
+              consumer: r.consumer,
+              acknowledgedSequence: BigInt(r.acknowledgedSequence),
+              acknowledgedCreatedAtMs: Number(r.acknowledgedCreatedAtMs),
+              acknowledgedAtMs: Number(r.acknowledgedAtMs),
+              pendingCount: BigInt(r.pendingCount),
+            })),
+          },
+        };
+      }
+    } catch (error) {
+      errors.push(`replication status: ${toCrdrError(error).message}`);
+    }
+  }
+  if (replicator.status === 'rejected') {
+    errors.push(`replicator: ${toCrdrError(replicator.reason).message}`);
+  } else if (replicator.value !== undefined) {
+    figures = { ...figures, replicator: replicator.value };
+  }
+  return { figures, errors };
+}
+
+export function createCollector(options: CollectorOptions): Collector {
+  const { log, repository, clients } = options;
+  let latest: readonly Sample[] = [];
+  let lastRoundAtMs = 0;
+  /** The last problem logged per target, so a lasting one is logged once, not every second. */
+  const reported = new Map<string, string>();
+  let targetsError = '';
+
+  const report = (brokerId: string, problem: string): void => {
+    const previous = reported.get(brokerId) ?? '';
+    if (problem === previous) return;
+    if (problem === '') {
+      reported.delete(brokerId);
+      log.info({ brokerId }, 'metrics: target readable again');
+    } else {
+      reported.set(brokerId, problem);
+      log.warn({ brokerId, problem }, 'metrics: target not fully readable');
+    }
+  };
+
+  return {
+    async collectOnce() {
+      let targets: readonly ScrapeTarget[];
+      try {
+        targets = await options.targets.list();
+        if (targetsError !== '') log.info('metrics: targets listed again');
+        targetsError = '';
+      } catch (error) {
+        const message = toCrdrError(error).message;
+        if (message !== targetsError) log.warn({ err: error }, 'metrics: cannot list the targets');
+        targetsError = message;
+        return { samples: [], failures: new Map([['', message]]) };
+      }
+      const results = await Promise.all(targets.map((t) => scrape(t, options.region, clients)));
+      clients.sweep();
+      const nowMs = options.now();
+      const samples = results.flatMap((r) => samplesOf(r.figures, nowMs));
+      const failures = new Map<string, string>();
+      for (const [i, result] of results.entries()) {
+        const brokerId = targets[i]!.brokerId;
+        const problem = result.errors.join('; ');
+        report(brokerId, problem);
+        if (problem !== '') failures.set(brokerId, problem);
+      }
+      for (const brokerId of [...reported.keys()]) {
+        if (!targets.some((t) => t.brokerId === brokerId)) reported.delete(brokerId);
+      }
+      await repository.insert(samples);
+      await repository.deleteBefore(nowMs - options.retentionMs);
+      latest = samples;
+      lastRoundAtMs = nowMs;
+      return { samples, failures };
+    },
+    get latest() {
+      return latest;
+    },
+    get lastRoundAtMs() {
+      return lastRoundAtMs;
+    },
+  };
+}

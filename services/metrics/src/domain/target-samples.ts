@@ -1,0 +1,90 @@
+import type { Sample } from './metric-catalog.js';
+import {
+  primaryReplicationMetrics,
+  replicaReplicationMetrics,
+  type PrimaryLogFigures,
+  type ReplicatorFigures,
+} from './replication-metrics.js';
+
+/** One destination's figures (BrokerAdminService.GetStats). */
+export interface DestinationFigures {
+  /** `/queue/NAME` or `/topic/NAME`. */
+  readonly destination: string;
+  readonly queueSize: number;
+  readonly enqueueCount: number;
+  readonly dequeueCount: number;
+  readonly dispatchCount: number;
+  readonly consumerCount: number;
+  readonly producerCount: number;
+}
+
+/** A broker's own figures (BrokerAdminService.GetStats). */
+export interface BrokerFigures {
+  readonly currentConnectionsCount: number;
+  readonly totalMessageCount: number;
+  readonly totalEnqueueCount: number;
+  readonly totalDequeueCount: number;
+  readonly totalConsumerCount: number;
+  readonly totalProducerCount: number;
+  readonly destinations: readonly DestinationFigures[];
+}
+
+/** What one round learnt about one broker; a part is absent when it could not be read. */
+export interface TargetFigures {
+  readonly region: string;
+  readonly brokerId: string;
+  readonly broker?: BrokerFigures;
+  /** Set when the broker is a CRDR primary. */
+  readonly primaryLog?: PrimaryLogFigures;
+  /** Set when the broker is a replica with a replicator. */
+  readonly replicator?: ReplicatorFigures;
+}
+
+/** The samples of one target at `nowMs`. */
+export function samplesOf(figures: TargetFigures, nowMs: number): Sample[] {
+  const samples: Sample[] = [];
+  const add = (metric: string, value: number | undefined, destination = ''): void => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    samples.push({
+      metric,
+      region: figures.region,
+      broker: figures.brokerId,
+      destination,
+      timestampMs: nowMs,
+      value,
+    });
+  };
+  const { broker } = figures;
+  if (broker !== undefined) {
+    add('CurrentConnectionsCount', broker.currentConnectionsCount);
+    add('TotalMessageCount', broker.totalMessageCount);
+    add('TotalEnqueueCount', broker.totalEnqueueCount);
+    add('TotalDequeueCount', broker.totalDequeueCount);
+    add('TotalConsumerCount', broker.totalConsumerCount);
+    add('TotalProducerCount', broker.totalProducerCount);
+    for (const d of broker.destinations) {
+      add('QueueSize', d.queueSize, d.destination);
+      add('EnqueueCount', d.enqueueCount, d.destination);
+      add('DequeueCount', d.dequeueCount, d.destination);
+      add('DispatchCount', d.dispatchCount, d.destination);
+      add('ConsumerCount', d.consumerCount, d.destination);
+      add('ProducerCount', d.producerCount, d.destination);
+    }
+  }
+  if (figures.primaryLog !== undefined) {
+    const m = primaryReplicationMetrics(figures.primaryLog, nowMs);
+    add('TotalReplicationLag', m.totalReplicationLagMs);
+    add('PrimaryWaitTime', m.primaryWaitTimeMs);
+    add('ReplicationQueueSize', m.replicationQueueSize);
+  }
+  if (figures.replicator !== undefined) {
+    const m = replicaReplicationMetrics(figures.replicator, nowMs);
+    add('ReplicationLag', m.replicationLagMs);
+    add('ReplicaWaitTime', m.replicaWaitTimeMs);
+    // The primary's figure is authoritative when this Region also measures the primary; the
+    // replica's series (its own Broker dimension) is what its Region alone can see.
+    add('ReplicationQueueSize', m.replicationQueueSize);
+    for (const d of m.destinations) add('DestinationReplicationLag', d.lagMs, d.destination);
+  }
+  return samples;
+}
