@@ -32,6 +32,7 @@ export const externalSecrets = [
   'crdr-nats-tls',
   'crdr-nats-client-tls',
   'crdr-broker-orders',
+  'crdr-control-plane',
 ] as const;
 
 /** The base's stand-in for the peer Region's namespace, which every overlay must replace. */

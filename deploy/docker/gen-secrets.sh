@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generates what docker-compose.yml mounts and nothing commits: a CA, TLS certificates for each
 # Region's NATS server (the replication link between Regions runs over mutual TLS) and for the
-# services, random passwords, and per-Region environment files that hold them.
+# services, random passwords, and per-Region environment files that hold them (among them the
+# control plane's broker admin password, given to the control plane as
+# CONTROL_PLANE_BROKER_ADMIN_PASSWORD and to the brokers as BROKER_CONTROL_PLANE_PASSWORD).
 #
 #   deploy/docker/gen-secrets.sh            # into deploy/docker/generated/ (kept if present)
 #   deploy/docker/gen-secrets.sh --force    # regenerate everything
@@ -29,6 +31,17 @@ command -v openssl >/dev/null 2>&1 || {
 }
 
 if [ -f "$out/region-a.env" ] && [ "$force" = false ]; then
+  # Files from an older version lack the control plane's broker admin password: add it, keeping
+  # every other secret (Postgres volumes were initialised with theirs).
+  for region in a b; do
+    env_file="$out/region-$region.env"
+    if [ -f "$env_file" ] && ! grep -q '^CONTROL_PLANE_BROKER_ADMIN_PASSWORD=' "$env_file"; then
+      secret=$(openssl rand -hex 24)
+      printf 'CONTROL_PLANE_BROKER_ADMIN_PASSWORD=%s\nBROKER_CONTROL_PLANE_PASSWORD=%s\n' \
+        "$secret" "$secret" >>"$env_file"
+      echo "gen-secrets: added the control plane's broker admin password to $env_file"
+    fi
+  done
   echo "gen-secrets: $out exists; --force regenerates it"
   exit 0
 fi
@@ -67,6 +80,7 @@ for region in a b; do
   printf -v "nats_admin_$region" '%s' "$(password)"
   printf -v "nats_replication_$region" '%s' "$(password)"
   printf -v "broker_admin_$region" '%s' "$(password)"
+  printf -v "cp_broker_admin_$region" '%s' "$(password)"
 done
 
 # write_region REGION PEER: the environment of one Region's containers.
@@ -74,6 +88,7 @@ write_region() {
   local r=$1 p=$2
   local pg_var="pg_$r" admin_var="nats_admin_$r" repl_var="nats_replication_$r"
   local peer_repl_var="nats_replication_$p" broker_var="broker_admin_$r"
+  local cp_broker_var="cp_broker_admin_$r"
   local pg="postgres://crdr:${!pg_var}@postgres-$r:5432"
   printf '%s\n' "${!pg_var}" >"postgres-$r.password"
   cat >"nats-$r.env" <<ENV
@@ -85,10 +100,12 @@ CONTROL_PLANE_DB_URL=$pg/crdr_control_plane
 CONTROL_PLANE_BROKER_PG_URL=$pg/postgres
 CONTROL_PLANE_NATS_PASSWORD=${!admin_var}
 CONTROL_PLANE_REPLICATION_PASSWORD=${!repl_var}
+CONTROL_PLANE_BROKER_ADMIN_PASSWORD=${!cp_broker_var}
 METRICS_DB_URL=$pg/crdr_metrics
 BROKER_DB_URL=$pg/crdr_broker_orders_$r
 BROKER_NATS_PASSWORD=${!admin_var}
 BROKER_USERS=admin:${!broker_var}
+BROKER_CONTROL_PLANE_PASSWORD=${!cp_broker_var}
 REPLICATOR_DB_URL=$pg/crdr_broker_orders_$r
 REPLICATOR_NATS_PASSWORD=${!peer_repl_var}
 ENV

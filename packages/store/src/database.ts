@@ -54,7 +54,9 @@ export async function ensureDatabase(url: string): Promise<void> {
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name}"`).catch((error: unknown) => {
         // Two processes may race to create it; either way it exists now.
-        if ((error as { code?: string }).code !== '42P04') throw error;
+        // 42P04 duplicate_database, or 23505 when both inserts reach the catalog at once.
+        const code = (error as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw error;
       });
     }
   } finally {

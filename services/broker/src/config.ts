@@ -62,11 +62,55 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Print a machine-readable ENDPOINTS line on standard output once serving or standing by. */
   BROKER_PRINT_ENDPOINTS: bool().default(true),
+  /**
+   * Static provisioning: host:port of this Region's control plane. The broker registers this
+   * instance (RegisterBrokerInstance) once listening, retrying while the control plane is away
+   * or has not created the broker yet, and again every BROKER_CONTROL_PLANE_HEARTBEAT_MS.
+   */
+  BROKER_CONTROL_PLANE: z
+    .string()
+    .regex(/^[^\s/]+:\d{1,5}$/, 'must be HOST:PORT')
+    .optional(),
+  /**
+   * The control plane's console user (its CONTROL_PLANE_BROKER_ADMIN_USER/PASSWORD): created at
+   * start like BROKER_USERS, and the credentials of the registration.
+   */
+  BROKER_CONTROL_PLANE_USER: z
+    .string()
+    .regex(/^[^:,]+$/, 'must not contain : or ,')
+    .optional(),
+  BROKER_CONTROL_PLANE_PASSWORD: z.string().min(1).optional(),
+  BROKER_CONTROL_PLANE_HEARTBEAT_MS: positive().default(15_000),
+});
+
+/** Settings that only make sense together. */
+const checkedSchema = schema.superRefine((c, ctx) => {
+  if (
+    c.BROKER_CONTROL_PLANE !== undefined &&
+    (c.BROKER_CONTROL_PLANE_USER === undefined || c.BROKER_CONTROL_PLANE_PASSWORD === undefined)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['BROKER_CONTROL_PLANE_USER'],
+      message:
+        'BROKER_CONTROL_PLANE_USER and BROKER_CONTROL_PLANE_PASSWORD are required with BROKER_CONTROL_PLANE',
+    });
+  }
+  if (
+    (c.BROKER_CONTROL_PLANE_USER === undefined) !==
+    (c.BROKER_CONTROL_PLANE_PASSWORD === undefined)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['BROKER_CONTROL_PLANE_USER'],
+      message: 'BROKER_CONTROL_PLANE_USER and BROKER_CONTROL_PLANE_PASSWORD go together',
+    });
+  }
 });
 
 export type BrokerConfig = z.infer<typeof schema>;
 
 /** Parses the broker's configuration once, failing fast with every problem named. */
 export function loadConfig(env: Env): Readonly<BrokerConfig> {
-  return parseConfig(schema, env);
+  return parseConfig(checkedSchema, env);
 }

@@ -12,6 +12,11 @@ import {
 } from './adapters/stomp/stomp-server.js';
 import { defaultStompLimits, type StompLimits } from './adapters/stomp/stomp-transport.js';
 import { createGrpcListener, type GrpcListener } from './adapters/grpc/grpc-listener.js';
+import {
+  controlPlaneUser,
+  registerWithControlPlane,
+  type ControlPlaneRegistration,
+} from './adapters/grpc/control-plane-registration.js';
 import { createAuthenticator } from './engine/authenticator.js';
 import {
   createReplicationRelay,
@@ -61,6 +66,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   let grpc: GrpcListener | undefined;
   let relay: ReplicationRelay | undefined;
   let activation: Promise<void> = Promise.resolve();
+  let registration: ControlPlaneRegistration | undefined;
 
   const leaseName = `broker:${config.BROKER_ID}`;
   const lease = createLease({
@@ -144,7 +150,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       await ensureDatabase(config.BROKER_DB_URL);
       await migrateToLatest(db);
       await runtime.init();
-      for (const user of config.BROKER_USERS) {
+      for (const user of [...config.BROKER_USERS, ...controlPlaneUser(config)]) {
         await users.ensureUser({
           username: user.username,
           passwordHash: await hasher.hash(user.password),
@@ -183,13 +189,16 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       }
       await lease.start();
       await activation;
-      return {
+      const endpoints = {
         stomp: `stomp://${shown}:${stomp.port}`,
         ws: `ws://${shown}:${ws.port}`,
         grpc: `grpc://${shown}:${grpc.port}`,
       };
+      registration = registerWithControlPlane(config, instanceId, endpoints, log);
+      return endpoints;
     },
     async stop() {
+      registration?.stop();
       for (const l of listeners) l.dropAll();
       await runtime.deactivate('shutting down');
       await relay?.stop();
