@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     case 'up': {
       const started = Date.now();
       const endpoints = await stackUp(options, region);
-      process.stderr.write(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+          'console sign-in before any broker exists: see `pnpm stack status`\n',
+      );
       process.stdout.write(`${JSON.stringify(endpoints, null, 2)}\n`);
       return;
     }
@@ -79,7 +82,8 @@ async function main(): Promise<void> {
           .join(', ');
         process.stdout.write(
           `${entry.region}: ${services}; ${entry.otherProcesses} broker/replicator processes\n` +
-            `  control plane ${entry.endpoints.controlPlane}  console ${entry.endpoints.console}  metrics ${entry.endpoints.metricsHttp}  nats ${entry.endpoints.nats}\n`,
+            `  control plane ${entry.endpoints.controlPlane}  console ${entry.endpoints.console}  metrics ${entry.endpoints.metricsHttp}  nats ${entry.endpoints.nats}\n` +
+            `  console bootstrap admin: ${entry.consoleAdmin}\n`,
         );
       }
       return;

@@ -130,6 +130,7 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
       CONTROL_PLANE_REPLICATION_PASSWORD: state.natsReplicationPassword,
       CONTROL_PLANE_REPLICATION_INBOX_PREFIX: replicationInboxPrefix,
       CONTROL_PLANE_METRICS_GRPC: `${host}:${state.metricsGrpcPort}`,
+      CONTROL_PLANE_PEER_CONSOLES: `${ctx.peer}=http://${host}:${peerState.consolePort}`,
     };
   }
   return {

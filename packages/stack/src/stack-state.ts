@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { freePort } from '@crdr/testing';
 import { regionNames, type RegionName } from './stack-layout.js';
+import { stablePorts } from './stack-ports.js';
 
 /** Ports, database names and secrets of one Region, chosen once and kept. */
 export interface RegionState {
@@ -31,14 +31,19 @@ export interface StackState {
 
 const secret = () => randomBytes(18).toString('base64url');
 
-async function newRegionState(stackId: string, region: RegionName): Promise<RegionState> {
+function newRegionState(
+  stackId: string,
+  region: RegionName,
+  ports: readonly number[],
+): RegionState {
   const id = `${stackId}_${region.replace('-', '_')}`;
+  const [natsPort, controlPlaneGrpcPort, consolePort, metricsHttpPort, metricsGrpcPort] = ports;
   return {
-    natsPort: await freePort(),
-    controlPlaneGrpcPort: await freePort(),
-    consolePort: await freePort(),
-    metricsHttpPort: await freePort(),
-    metricsGrpcPort: await freePort(),
+    natsPort: natsPort!,
+    controlPlaneGrpcPort: controlPlaneGrpcPort!,
+    consolePort: consolePort!,
+    metricsHttpPort: metricsHttpPort!,
+    metricsGrpcPort: metricsGrpcPort!,
     controlPlaneDb: `crdr_stack_${id}_control_plane`,
     metricsDb: `crdr_stack_${id}_metrics`,
     brokerDbPrefix: `crdr_stack_${id}_broker_`,
@@ -54,7 +59,10 @@ export async function loadOrCreateState(file: string, pgUrl: string): Promise<St
   if (existing !== undefined) return existing;
   const stackId = randomBytes(3).toString('hex');
   const regions = {} as Record<RegionName, RegionState>;
-  for (const region of regionNames) regions[region] = await newRegionState(stackId, region);
+  const ports = await stablePorts(5 * regionNames.length);
+  regionNames.forEach((region, i) => {
+    regions[region] = newRegionState(stackId, region, ports.slice(5 * i, 5 * i + 5));
+  });
   const state: StackState = { version: 1, stackId, pgUrl, regions };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });

@@ -164,6 +164,8 @@ export interface RegionStatus {
   /** Brokers, replicators and anything else the Region's control plane started. */
   readonly otherProcesses: number;
   readonly endpoints: RegionEndpoints;
+  /** `admin:<password>`: who may sign in to the Region's console before any broker exists. */
+  readonly consoleAdmin: string;
 }
 
 export async function stackStatus(options: StackOptions): Promise<RegionStatus[] | undefined> {
@@ -183,6 +185,7 @@ export async function stackStatus(options: StackOptions): Promise<RegionStatus[]
       services,
       otherProcesses: all.filter((pid) => !own.includes(pid)).length,
       endpoints: regionEndpoints(stack.regions[region]),
+      consoleAdmin: `admin:${stack.regions[region].consoleAdminPassword}`,
     });
   }
   return result;
