@@ -2,10 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startControlPlane,
-  type RunningControlPlane,
-} from '../support/control-plane.js';
+import { startControlPlane, type RunningControlPlane } from '../support/control-plane.js';
 import { runMqctl, type MqctlResult } from '../../packages/mqctl/src/mqctl-process.test-helper.js';
 
 /*

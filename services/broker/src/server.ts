@@ -61,7 +61,34 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   const leaseDb = createDb(leasePool);
   const hasher = createPasswordHasher({ scrypt: { cost: config.BROKER_SCRYPT_COST } });
   const users = createUserRepository(db);
-  const authenticator = createAuthenticator({ users, hasher });
+  // The users this process is started with (BROKER_USERS, the control plane's) always log in,
+  // even when a resync from another broker's snapshot replaced the store's users: the replica
+  // Region's control plane must keep its admin access to a broker whatever it replicates.
+  const bootstrapHashes = new Map<string, Promise<string>>();
+  const bootstrapUser = async (username: string) => {
+    const user = [...config.BROKER_USERS, ...controlPlaneUser(config)].find(
+      (u) => u.username === username,
+    );
+    if (user === undefined) return undefined;
+    let hash = bootstrapHashes.get(username);
+    if (hash === undefined) {
+      hash = hasher.hash(user.password);
+      bootstrapHashes.set(username, hash);
+    }
+    return {
+      username,
+      passwordHash: await hash,
+      groups: ['admins'],
+      consoleAccess: true,
+      replicationUser: false,
+    };
+  };
+  const authenticator = createAuthenticator({
+    users: {
+      get: async (username) => (await users.get(username)) ?? bootstrapUser(username),
+    },
+    hasher,
+  });
   let listeners: StompListener[] = [];
   let grpc: GrpcListener | undefined;
   let relay: ReplicationRelay | undefined;

@@ -26,6 +26,26 @@ const peers = z
     return out;
   });
 
+/** `orders-b=replicator-b:50053,...` → {"orders-b": "replicator-b:50053", ...}. */
+const staticReplicators = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const out: Record<string, string> = {};
+    for (const entry of value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
+      const match = /^([A-Za-z0-9._-]{1,100})=([^=\s]+:\d+)$/.exec(entry);
+      if (match === null) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" must be REPLICA_BROKER_ID=HOST:PORT` });
+        return z.NEVER;
+      }
+      out[match[1]!] = match[2]!;
+    }
+    return out;
+  });
+
 const schema = z
   .object({
     /** The Region this control plane serves; names ARNs and broker databases. */
@@ -38,6 +58,17 @@ const schema = z
     /** The other Regions' control planes: REGION=HOST:PORT, comma-separated. */
     CONTROL_PLANE_PEERS: peers,
     CONTROL_PLANE_PROVISIONER: z.enum(['local', 'static']).default('local'),
+    /** The web console's HTTP port (0 = free); no console when unset. */
+    CONTROL_PLANE_CONSOLE_PORT: port().optional(),
+    /** `user:password` who may sign in to the console before any broker exists. */
+    CONTROL_PLANE_CONSOLE_ADMIN: z
+      .string()
+      .regex(/^[^:]+:.+$/, 'user:password')
+      .optional(),
+    /** The Region's metrics service (MetricsService gRPC), for the console's lag figures. */
+    CONTROL_PLANE_METRICS_GRPC: z.string().optional(),
+    /** The other Regions' consoles, for links: REGION=URL, comma-separated. */
+    CONTROL_PLANE_PEER_CONSOLES: z.string().optional(),
     /** Where the local provisioner keeps process records and logs, and CA files handed over by peers. */
     CONTROL_PLANE_STATE_DIR: z.string().optional(),
     /** The Postgres server where each broker's database crdr_<region>_<brokerid> is created. */
@@ -69,10 +100,36 @@ const schema = z
       .default('info'),
     /** BROKER_SCRYPT_COST for the brokers started here (tests lower it). */
     CONTROL_PLANE_BROKER_SCRYPT_COST: positive().optional(),
+    /**
+     * Static provisioning: the console user the control plane administers the brokers with. The
+     * deployment gives the brokers the same pair (BROKER_CONTROL_PLANE_USER/PASSWORD): they create
+     * it at start and register with it. Default user crdr-cp-<region>; the password is required
+     * with CONTROL_PLANE_PROVISIONER=static.
+     */
+    CONTROL_PLANE_BROKER_ADMIN_USER: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{2,100}$/, 'letters, digits, and . _ ~ - only (2-100 characters)')
+      .optional(),
+    CONTROL_PLANE_BROKER_ADMIN_PASSWORD: z
+      .string()
+      .min(1)
+      .regex(/^[^,:=]+$/, 'must not contain commas, colons, or equal signs')
+      .optional(),
+    /**
+     * Static provisioning: the replicators the deployment runs, REPLICA_BROKER_ID=HOST:PORT
+     * comma-separated (their ReplicatorService). StartReplication reports this endpoint.
+     */
+    CONTROL_PLANE_STATIC_REPLICATORS: staticReplicators,
     /** Static provisioning: how long CreateBroker waits for the instances to register, in ms. */
     CONTROL_PLANE_STATIC_REGISTER_TIMEOUT_MS: positive().default(600_000),
     /** How long a broker may take to serve after a start (lease, migrations), in ms. */
     CONTROL_PLANE_BROKER_READY_TIMEOUT_MS: positive().default(60_000),
+    /**
+     * Tests only: `STEP[:before|:after|:pause-MS],...` makes a promotion saga SIGKILL this
+     * process right after STEP is recorded as started (before), after it acted but before its
+     * outcome is recorded (after), or wait MS before acting (pause).
+     */
+    CONTROL_PLANE_FAILPOINT: z.string().optional(),
     LOG_LEVEL: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info'),
@@ -93,6 +150,16 @@ const schema = z
     {
       message: 'CONTROL_PLANE_REPLICATION_USER and CONTROL_PLANE_REPLICATION_PASSWORD go together',
       path: ['CONTROL_PLANE_REPLICATION_USER'],
+    },
+  )
+  .refine(
+    (c) =>
+      c.CONTROL_PLANE_PROVISIONER !== 'static' ||
+      c.CONTROL_PLANE_BROKER_ADMIN_PASSWORD !== undefined,
+    {
+      message:
+        'is required with CONTROL_PLANE_PROVISIONER=static (the brokers get the same password as BROKER_CONTROL_PLANE_PASSWORD)',
+      path: ['CONTROL_PLANE_BROKER_ADMIN_PASSWORD'],
     },
   )
   .transform((c) => {

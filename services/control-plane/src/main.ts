@@ -9,5 +9,6 @@ runService({
   createServer: ({ config, log }) => createServer({ config, log }),
   describe: (endpoints, config) =>
     `control plane of ${config.CONTROL_PLANE_REGION} (${config.CONTROL_PLANE_PROVISIONER} provisioner):\n` +
-    `  gRPC  ${endpoints.grpc}\n`,
+    `  gRPC     ${endpoints.grpc}\n` +
+    (endpoints.console === undefined ? '' : `  console  ${endpoints.console}\n`),
 });

@@ -13,12 +13,19 @@ import type { Logger } from '@crdr/telemetry';
 import type pg from 'pg';
 import { createBrokerRepository, type BrokerRepository } from './adapters/pg/broker.repository.js';
 import { createEventStore } from './adapters/pg/event-store.js';
+import { createStaticRegistrationStore } from './adapters/pg/static-registrations.js';
 import {
   createControlPlaneServiceHandlers,
   type PromotionRpc,
 } from './adapters/grpc/control-plane.grpc.js';
 import { createInternalServiceHandlers } from './adapters/grpc/internal.grpc.js';
 import { createPeerServiceHandlers } from './adapters/grpc/peer.grpc.js';
+import {
+  createPromotionPeerHandlers,
+  createPromotionServiceHandlers,
+} from './adapters/grpc/promotion.grpc.js';
+import type { ConsoleServer } from '@crdr/console';
+import { createRegionConsole } from './adapters/http/region-console.js';
 import { createReplicationLogAdmin } from './adapters/nats/replication-log.admin.js';
 import { createLocalProvisioner } from './adapters/provisioning/local-provisioner.js';
 import type { Provisioner } from './adapters/provisioning/provisioner.js';
@@ -28,14 +35,19 @@ import {
 } from './adapters/provisioning/static-provisioner.js';
 import type { ControlPlaneConfig } from './config.js';
 import type { BrokerEvent } from './domain/broker.types.js';
+import type { PromotionEvent } from './domain/promotion.saga.js';
 import { createPeerClients, type OperationsContext } from './operations/context.js';
 import { createLifecycleOperations } from './operations/lifecycle.js';
 import { createPeerOperations } from './operations/pairing.js';
+import { createPromotionOperations } from './operations/promotion.js';
+import type { TailEvent } from './operations/promotion-tail.js';
 import { createUserOperations } from './operations/users.js';
 
 export interface ControlPlaneEndpoints {
   /** host:port of ControlPlaneService, ControlPlaneInternalService and ControlPlanePeerService. */
   readonly grpc: string;
+  /** The web console's base URL, when CONTROL_PLANE_CONSOLE_PORT is set. */
+  readonly console?: string;
 }
 
 export interface ControlPlaneDeps {
@@ -43,7 +55,7 @@ export interface ControlPlaneDeps {
   readonly log: Logger;
   /** Replaces the provisioner CONTROL_PLANE_PROVISIONER names. */
   readonly provisioner?: Provisioner;
-  /** Promote, ListDivergentEvents, ResolveDivergentTail: UNIMPLEMENTED until given here. */
+  /** Replaces the promotion sagas' Promote, ListDivergentEvents and ResolveDivergentTail. */
   readonly promotionHandlers?: Pick<controlPlaneV1.ControlPlaneServiceHandlers, PromotionRpc>;
 }
 
@@ -76,6 +88,8 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
   const peers = createPeerClients(config.CONTROL_PLANE_PEERS);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  let consoleServer: ConsoleServer | undefined;
+  let consoleUrl: string | undefined;
   const handlerOptions: HandlerOptions = {
     onUnexpectedError: (error, method) => log.error({ err: error, method }, 'gRPC call failed'),
   };
@@ -85,6 +99,8 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
     if (config.CONTROL_PLANE_PROVISIONER === 'static') {
       const staticOne = createStaticProvisioner({
         registerTimeoutMs: config.CONTROL_PLANE_STATIC_REGISTER_TIMEOUT_MS,
+        replicators: config.CONTROL_PLANE_STATIC_REPLICATORS,
+        ...(pool === undefined ? {} : { store: createStaticRegistrationStore(pool) }),
       });
       return { provisioner: staticOne, staticOne };
     }
@@ -113,6 +129,7 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
       repository = createBrokerRepository(store);
       const provisioners = createProvisioner();
       provisioner = provisioners.provisioner;
+      await provisioners.staticOne?.restore();
       const natsUrl = config.CONTROL_PLANE_NATS_URL;
       context = {
         config,
@@ -146,6 +163,12 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
         stopping: () => stopping,
       };
       const lifecycle = createLifecycleOperations(context);
+      const promotionStore = createEventStore<PromotionEvent>(pool, 'promotion_events');
+      await promotionStore.migrate();
+      const promotion = createPromotionOperations(context, {
+        sagas: promotionStore,
+        tails: createEventStore<TailEvent>(pool, 'promotion_events'),
+      });
       const proto = loadProto().crdr.controlplane.v1;
       grpcServer = createGrpcServer();
       grpcServer.addService(proto.ControlPlaneService.service, {
@@ -154,7 +177,9 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
           lifecycle,
           users: createUserOperations(context),
           handlerOptions,
+          consoleUrl: () => consoleUrl,
         }),
+        ...createPromotionServiceHandlers(promotion, handlerOptions),
         ...deps.promotionHandlers,
       });
       grpcServer.addService(
@@ -162,28 +187,34 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
         createInternalServiceHandlers({
           repository,
           region: config.CONTROL_PLANE_REGION,
+          config,
           staticProvisioner: provisioners.staticOne,
           handlerOptions,
         }),
       );
-      grpcServer.addService(
-        proto.ControlPlanePeerService.service,
-        createPeerServiceHandlers(createPeerOperations(context), handlerOptions),
-      );
+      grpcServer.addService(proto.ControlPlanePeerService.service, {
+        ...createPeerServiceHandlers(createPeerOperations(context), handlerOptions),
+        ...createPromotionPeerHandlers(promotion, handlerOptions),
+      });
       addStandardServices(grpcServer, serviceNames);
       const port = await bindGrpcServer(
         grpcServer,
         `${config.CONTROL_PLANE_HOST}:${config.CONTROL_PLANE_GRPC_PORT}`,
       );
       await lifecycle.resume();
+      await promotion.resume();
+      const grpc = `${config.CONTROL_PLANE_HOST}:${port}`;
+      consoleServer = createRegionConsole(config, grpc, log);
+      consoleUrl = (await consoleServer?.start())?.url;
       log.info(
-        { region: config.CONTROL_PLANE_REGION, port, provisioner: provisioner.kind },
+        { region: config.CONTROL_PLANE_REGION, port, provisioner: provisioner.kind, consoleUrl },
         'control plane serving',
       );
-      return { grpc: `${config.CONTROL_PLANE_HOST}:${port}` };
+      return { grpc, ...(consoleUrl === undefined ? {} : { console: consoleUrl }) };
     },
     async stop() {
       stopping = true;
+      await consoleServer?.stop();
       if (grpcServer !== undefined) await shutdownGrpcServer(grpcServer);
       // Steps still running give up (the provisioner closes) and resume at the next start.
       await provisioner?.close();

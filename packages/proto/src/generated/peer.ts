@@ -6,6 +6,8 @@ import type { AttachReplicaRequest as _crdr_controlplane_v1_AttachReplicaRequest
 import type { AttachReplicaResponse as _crdr_controlplane_v1_AttachReplicaResponse, AttachReplicaResponse__Output as _crdr_controlplane_v1_AttachReplicaResponse__Output } from './crdr/controlplane/v1/AttachReplicaResponse.js';
 import type { BrokerInstance as _crdr_controlplane_v1_BrokerInstance, BrokerInstance__Output as _crdr_controlplane_v1_BrokerInstance__Output } from './crdr/controlplane/v1/BrokerInstance.js';
 import type { BrokerSummary as _crdr_controlplane_v1_BrokerSummary, BrokerSummary__Output as _crdr_controlplane_v1_BrokerSummary__Output } from './crdr/controlplane/v1/BrokerSummary.js';
+import type { CaptureDivergentTailRequest as _crdr_controlplane_v1_CaptureDivergentTailRequest, CaptureDivergentTailRequest__Output as _crdr_controlplane_v1_CaptureDivergentTailRequest__Output } from './crdr/controlplane/v1/CaptureDivergentTailRequest.js';
+import type { CaptureDivergentTailResponse as _crdr_controlplane_v1_CaptureDivergentTailResponse, CaptureDivergentTailResponse__Output as _crdr_controlplane_v1_CaptureDivergentTailResponse__Output } from './crdr/controlplane/v1/CaptureDivergentTailResponse.js';
 import type { ControlPlaneInternalServiceClient as _crdr_controlplane_v1_ControlPlaneInternalServiceClient, ControlPlaneInternalServiceDefinition as _crdr_controlplane_v1_ControlPlaneInternalServiceDefinition } from './crdr/controlplane/v1/ControlPlaneInternalService.js';
 import type { ControlPlanePeerServiceClient as _crdr_controlplane_v1_ControlPlanePeerServiceClient, ControlPlanePeerServiceDefinition as _crdr_controlplane_v1_ControlPlanePeerServiceDefinition } from './crdr/controlplane/v1/ControlPlanePeerService.js';
 import type { ControlPlaneServiceClient as _crdr_controlplane_v1_ControlPlaneServiceClient, ControlPlaneServiceDefinition as _crdr_controlplane_v1_ControlPlaneServiceDefinition } from './crdr/controlplane/v1/ControlPlaneService.js';
@@ -19,6 +21,8 @@ import type { DeleteBrokerRequest as _crdr_controlplane_v1_DeleteBrokerRequest, 
 import type { DeleteBrokerResponse as _crdr_controlplane_v1_DeleteBrokerResponse, DeleteBrokerResponse__Output as _crdr_controlplane_v1_DeleteBrokerResponse__Output } from './crdr/controlplane/v1/DeleteBrokerResponse.js';
 import type { DeleteUserRequest as _crdr_controlplane_v1_DeleteUserRequest, DeleteUserRequest__Output as _crdr_controlplane_v1_DeleteUserRequest__Output } from './crdr/controlplane/v1/DeleteUserRequest.js';
 import type { DeleteUserResponse as _crdr_controlplane_v1_DeleteUserResponse, DeleteUserResponse__Output as _crdr_controlplane_v1_DeleteUserResponse__Output } from './crdr/controlplane/v1/DeleteUserResponse.js';
+import type { DemotePrimaryRequest as _crdr_controlplane_v1_DemotePrimaryRequest, DemotePrimaryRequest__Output as _crdr_controlplane_v1_DemotePrimaryRequest__Output } from './crdr/controlplane/v1/DemotePrimaryRequest.js';
+import type { DemotePrimaryResponse as _crdr_controlplane_v1_DemotePrimaryResponse, DemotePrimaryResponse__Output as _crdr_controlplane_v1_DemotePrimaryResponse__Output } from './crdr/controlplane/v1/DemotePrimaryResponse.js';
 import type { DescribeBrokerRequest as _crdr_controlplane_v1_DescribeBrokerRequest, DescribeBrokerRequest__Output as _crdr_controlplane_v1_DescribeBrokerRequest__Output } from './crdr/controlplane/v1/DescribeBrokerRequest.js';
 import type { DescribeBrokerResponse as _crdr_controlplane_v1_DescribeBrokerResponse, DescribeBrokerResponse__Output as _crdr_controlplane_v1_DescribeBrokerResponse__Output } from './crdr/controlplane/v1/DescribeBrokerResponse.js';
 import type { DescribePrimaryRequest as _crdr_controlplane_v1_DescribePrimaryRequest, DescribePrimaryRequest__Output as _crdr_controlplane_v1_DescribePrimaryRequest__Output } from './crdr/controlplane/v1/DescribePrimaryRequest.js';
@@ -29,6 +33,10 @@ import type { DetachReplicaRequest as _crdr_controlplane_v1_DetachReplicaRequest
 import type { DetachReplicaResponse as _crdr_controlplane_v1_DetachReplicaResponse, DetachReplicaResponse__Output as _crdr_controlplane_v1_DetachReplicaResponse__Output } from './crdr/controlplane/v1/DetachReplicaResponse.js';
 import type { DivergentEvent as _crdr_controlplane_v1_DivergentEvent, DivergentEvent__Output as _crdr_controlplane_v1_DivergentEvent__Output } from './crdr/controlplane/v1/DivergentEvent.js';
 import type { DivergentTailSummary as _crdr_controlplane_v1_DivergentTailSummary, DivergentTailSummary__Output as _crdr_controlplane_v1_DivergentTailSummary__Output } from './crdr/controlplane/v1/DivergentTailSummary.js';
+import type { GetBrokerDigestRequest as _crdr_controlplane_v1_GetBrokerDigestRequest, GetBrokerDigestRequest__Output as _crdr_controlplane_v1_GetBrokerDigestRequest__Output } from './crdr/controlplane/v1/GetBrokerDigestRequest.js';
+import type { GetBrokerDigestResponse as _crdr_controlplane_v1_GetBrokerDigestResponse, GetBrokerDigestResponse__Output as _crdr_controlplane_v1_GetBrokerDigestResponse__Output } from './crdr/controlplane/v1/GetBrokerDigestResponse.js';
+import type { GetPromotionStateRequest as _crdr_controlplane_v1_GetPromotionStateRequest, GetPromotionStateRequest__Output as _crdr_controlplane_v1_GetPromotionStateRequest__Output } from './crdr/controlplane/v1/GetPromotionStateRequest.js';
+import type { GetPromotionStateResponse as _crdr_controlplane_v1_GetPromotionStateResponse, GetPromotionStateResponse__Output as _crdr_controlplane_v1_GetPromotionStateResponse__Output } from './crdr/controlplane/v1/GetPromotionStateResponse.js';
 import type { ListBrokersRequest as _crdr_controlplane_v1_ListBrokersRequest, ListBrokersRequest__Output as _crdr_controlplane_v1_ListBrokersRequest__Output } from './crdr/controlplane/v1/ListBrokersRequest.js';
 import type { ListBrokersResponse as _crdr_controlplane_v1_ListBrokersResponse, ListBrokersResponse__Output as _crdr_controlplane_v1_ListBrokersResponse__Output } from './crdr/controlplane/v1/ListBrokersResponse.js';
 import type { ListDivergentEventsRequest as _crdr_controlplane_v1_ListDivergentEventsRequest, ListDivergentEventsRequest__Output as _crdr_controlplane_v1_ListDivergentEventsRequest__Output } from './crdr/controlplane/v1/ListDivergentEventsRequest.js';
@@ -37,16 +45,25 @@ import type { ListTargetsRequest as _crdr_controlplane_v1_ListTargetsRequest, Li
 import type { ListTargetsResponse as _crdr_controlplane_v1_ListTargetsResponse, ListTargetsResponse__Output as _crdr_controlplane_v1_ListTargetsResponse__Output } from './crdr/controlplane/v1/ListTargetsResponse.js';
 import type { ListUsersRequest as _crdr_controlplane_v1_ListUsersRequest, ListUsersRequest__Output as _crdr_controlplane_v1_ListUsersRequest__Output } from './crdr/controlplane/v1/ListUsersRequest.js';
 import type { ListUsersResponse as _crdr_controlplane_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_controlplane_v1_ListUsersResponse__Output } from './crdr/controlplane/v1/ListUsersResponse.js';
+import type { OldPrimaryReturnedRequest as _crdr_controlplane_v1_OldPrimaryReturnedRequest, OldPrimaryReturnedRequest__Output as _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output } from './crdr/controlplane/v1/OldPrimaryReturnedRequest.js';
+import type { OldPrimaryReturnedResponse as _crdr_controlplane_v1_OldPrimaryReturnedResponse, OldPrimaryReturnedResponse__Output as _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output } from './crdr/controlplane/v1/OldPrimaryReturnedResponse.js';
 import type { PeerUser as _crdr_controlplane_v1_PeerUser, PeerUser__Output as _crdr_controlplane_v1_PeerUser__Output } from './crdr/controlplane/v1/PeerUser.js';
 import type { PromoteRequest as _crdr_controlplane_v1_PromoteRequest, PromoteRequest__Output as _crdr_controlplane_v1_PromoteRequest__Output } from './crdr/controlplane/v1/PromoteRequest.js';
 import type { PromoteResponse as _crdr_controlplane_v1_PromoteResponse, PromoteResponse__Output as _crdr_controlplane_v1_PromoteResponse__Output } from './crdr/controlplane/v1/PromoteResponse.js';
 import type { Promotion as _crdr_controlplane_v1_Promotion, Promotion__Output as _crdr_controlplane_v1_Promotion__Output } from './crdr/controlplane/v1/Promotion.js';
 import type { RebootBrokerRequest as _crdr_controlplane_v1_RebootBrokerRequest, RebootBrokerRequest__Output as _crdr_controlplane_v1_RebootBrokerRequest__Output } from './crdr/controlplane/v1/RebootBrokerRequest.js';
 import type { RebootBrokerResponse as _crdr_controlplane_v1_RebootBrokerResponse, RebootBrokerResponse__Output as _crdr_controlplane_v1_RebootBrokerResponse__Output } from './crdr/controlplane/v1/RebootBrokerResponse.js';
+import type { RecordPromotionStatusRequest as _crdr_controlplane_v1_RecordPromotionStatusRequest, RecordPromotionStatusRequest__Output as _crdr_controlplane_v1_RecordPromotionStatusRequest__Output } from './crdr/controlplane/v1/RecordPromotionStatusRequest.js';
+import type { RecordPromotionStatusResponse as _crdr_controlplane_v1_RecordPromotionStatusResponse, RecordPromotionStatusResponse__Output as _crdr_controlplane_v1_RecordPromotionStatusResponse__Output } from './crdr/controlplane/v1/RecordPromotionStatusResponse.js';
 import type { RegisterBrokerInstanceRequest as _crdr_controlplane_v1_RegisterBrokerInstanceRequest, RegisterBrokerInstanceRequest__Output as _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output } from './crdr/controlplane/v1/RegisterBrokerInstanceRequest.js';
 import type { RegisterBrokerInstanceResponse as _crdr_controlplane_v1_RegisterBrokerInstanceResponse, RegisterBrokerInstanceResponse__Output as _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output } from './crdr/controlplane/v1/RegisterBrokerInstanceResponse.js';
+import type { RepublishMessagesRequest as _crdr_controlplane_v1_RepublishMessagesRequest, RepublishMessagesRequest__Output as _crdr_controlplane_v1_RepublishMessagesRequest__Output } from './crdr/controlplane/v1/RepublishMessagesRequest.js';
+import type { RepublishMessagesResponse as _crdr_controlplane_v1_RepublishMessagesResponse, RepublishMessagesResponse__Output as _crdr_controlplane_v1_RepublishMessagesResponse__Output } from './crdr/controlplane/v1/RepublishMessagesResponse.js';
+import type { RepublishedMessage as _crdr_controlplane_v1_RepublishedMessage, RepublishedMessage__Output as _crdr_controlplane_v1_RepublishedMessage__Output } from './crdr/controlplane/v1/RepublishedMessage.js';
 import type { ResolveDivergentTailRequest as _crdr_controlplane_v1_ResolveDivergentTailRequest, ResolveDivergentTailRequest__Output as _crdr_controlplane_v1_ResolveDivergentTailRequest__Output } from './crdr/controlplane/v1/ResolveDivergentTailRequest.js';
 import type { ResolveDivergentTailResponse as _crdr_controlplane_v1_ResolveDivergentTailResponse, ResolveDivergentTailResponse__Output as _crdr_controlplane_v1_ResolveDivergentTailResponse__Output } from './crdr/controlplane/v1/ResolveDivergentTailResponse.js';
+import type { SetPeerBrokerRoleRequest as _crdr_controlplane_v1_SetPeerBrokerRoleRequest, SetPeerBrokerRoleRequest__Output as _crdr_controlplane_v1_SetPeerBrokerRoleRequest__Output } from './crdr/controlplane/v1/SetPeerBrokerRoleRequest.js';
+import type { SetPeerBrokerRoleResponse as _crdr_controlplane_v1_SetPeerBrokerRoleResponse, SetPeerBrokerRoleResponse__Output as _crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output } from './crdr/controlplane/v1/SetPeerBrokerRoleResponse.js';
 import type { StartReplicationRequest as _crdr_controlplane_v1_StartReplicationRequest, StartReplicationRequest__Output as _crdr_controlplane_v1_StartReplicationRequest__Output } from './crdr/controlplane/v1/StartReplicationRequest.js';
 import type { StartReplicationResponse as _crdr_controlplane_v1_StartReplicationResponse, StartReplicationResponse__Output as _crdr_controlplane_v1_StartReplicationResponse__Output } from './crdr/controlplane/v1/StartReplicationResponse.js';
 import type { StopReplicationRequest as _crdr_controlplane_v1_StopReplicationRequest, StopReplicationRequest__Output as _crdr_controlplane_v1_StopReplicationRequest__Output } from './crdr/controlplane/v1/StopReplicationRequest.js';
@@ -71,6 +88,8 @@ export interface ProtoGrpcType {
         AttachReplicaResponse: MessageTypeDefinition<_crdr_controlplane_v1_AttachReplicaResponse, _crdr_controlplane_v1_AttachReplicaResponse__Output>
         BrokerInstance: MessageTypeDefinition<_crdr_controlplane_v1_BrokerInstance, _crdr_controlplane_v1_BrokerInstance__Output>
         BrokerSummary: MessageTypeDefinition<_crdr_controlplane_v1_BrokerSummary, _crdr_controlplane_v1_BrokerSummary__Output>
+        CaptureDivergentTailRequest: MessageTypeDefinition<_crdr_controlplane_v1_CaptureDivergentTailRequest, _crdr_controlplane_v1_CaptureDivergentTailRequest__Output>
+        CaptureDivergentTailResponse: MessageTypeDefinition<_crdr_controlplane_v1_CaptureDivergentTailResponse, _crdr_controlplane_v1_CaptureDivergentTailResponse__Output>
         /**
          * Inside one Region: what the metrics service (and the console) scrape. Not for end users.
          */
@@ -87,6 +106,8 @@ export interface ProtoGrpcType {
         DeleteBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_DeleteBrokerResponse, _crdr_controlplane_v1_DeleteBrokerResponse__Output>
         DeleteUserRequest: MessageTypeDefinition<_crdr_controlplane_v1_DeleteUserRequest, _crdr_controlplane_v1_DeleteUserRequest__Output>
         DeleteUserResponse: MessageTypeDefinition<_crdr_controlplane_v1_DeleteUserResponse, _crdr_controlplane_v1_DeleteUserResponse__Output>
+        DemotePrimaryRequest: MessageTypeDefinition<_crdr_controlplane_v1_DemotePrimaryRequest, _crdr_controlplane_v1_DemotePrimaryRequest__Output>
+        DemotePrimaryResponse: MessageTypeDefinition<_crdr_controlplane_v1_DemotePrimaryResponse, _crdr_controlplane_v1_DemotePrimaryResponse__Output>
         DescribeBrokerRequest: MessageTypeDefinition<_crdr_controlplane_v1_DescribeBrokerRequest, _crdr_controlplane_v1_DescribeBrokerRequest__Output>
         DescribeBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_DescribeBrokerResponse, _crdr_controlplane_v1_DescribeBrokerResponse__Output>
         DescribePrimaryRequest: MessageTypeDefinition<_crdr_controlplane_v1_DescribePrimaryRequest, _crdr_controlplane_v1_DescribePrimaryRequest__Output>
@@ -97,6 +118,10 @@ export interface ProtoGrpcType {
         DetachReplicaResponse: MessageTypeDefinition<_crdr_controlplane_v1_DetachReplicaResponse, _crdr_controlplane_v1_DetachReplicaResponse__Output>
         DivergentEvent: MessageTypeDefinition<_crdr_controlplane_v1_DivergentEvent, _crdr_controlplane_v1_DivergentEvent__Output>
         DivergentTailSummary: MessageTypeDefinition<_crdr_controlplane_v1_DivergentTailSummary, _crdr_controlplane_v1_DivergentTailSummary__Output>
+        GetBrokerDigestRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetBrokerDigestRequest, _crdr_controlplane_v1_GetBrokerDigestRequest__Output>
+        GetBrokerDigestResponse: MessageTypeDefinition<_crdr_controlplane_v1_GetBrokerDigestResponse, _crdr_controlplane_v1_GetBrokerDigestResponse__Output>
+        GetPromotionStateRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetPromotionStateRequest, _crdr_controlplane_v1_GetPromotionStateRequest__Output>
+        GetPromotionStateResponse: MessageTypeDefinition<_crdr_controlplane_v1_GetPromotionStateResponse, _crdr_controlplane_v1_GetPromotionStateResponse__Output>
         ListBrokersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersRequest, _crdr_controlplane_v1_ListBrokersRequest__Output>
         ListBrokersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersResponse, _crdr_controlplane_v1_ListBrokersResponse__Output>
         ListDivergentEventsRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListDivergentEventsRequest, _crdr_controlplane_v1_ListDivergentEventsRequest__Output>
@@ -105,16 +130,25 @@ export interface ProtoGrpcType {
         ListTargetsResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListTargetsResponse, _crdr_controlplane_v1_ListTargetsResponse__Output>
         ListUsersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersRequest, _crdr_controlplane_v1_ListUsersRequest__Output>
         ListUsersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersResponse, _crdr_controlplane_v1_ListUsersResponse__Output>
+        OldPrimaryReturnedRequest: MessageTypeDefinition<_crdr_controlplane_v1_OldPrimaryReturnedRequest, _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output>
+        OldPrimaryReturnedResponse: MessageTypeDefinition<_crdr_controlplane_v1_OldPrimaryReturnedResponse, _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>
         PeerUser: MessageTypeDefinition<_crdr_controlplane_v1_PeerUser, _crdr_controlplane_v1_PeerUser__Output>
         PromoteRequest: MessageTypeDefinition<_crdr_controlplane_v1_PromoteRequest, _crdr_controlplane_v1_PromoteRequest__Output>
         PromoteResponse: MessageTypeDefinition<_crdr_controlplane_v1_PromoteResponse, _crdr_controlplane_v1_PromoteResponse__Output>
         Promotion: MessageTypeDefinition<_crdr_controlplane_v1_Promotion, _crdr_controlplane_v1_Promotion__Output>
         RebootBrokerRequest: MessageTypeDefinition<_crdr_controlplane_v1_RebootBrokerRequest, _crdr_controlplane_v1_RebootBrokerRequest__Output>
         RebootBrokerResponse: MessageTypeDefinition<_crdr_controlplane_v1_RebootBrokerResponse, _crdr_controlplane_v1_RebootBrokerResponse__Output>
+        RecordPromotionStatusRequest: MessageTypeDefinition<_crdr_controlplane_v1_RecordPromotionStatusRequest, _crdr_controlplane_v1_RecordPromotionStatusRequest__Output>
+        RecordPromotionStatusResponse: MessageTypeDefinition<_crdr_controlplane_v1_RecordPromotionStatusResponse, _crdr_controlplane_v1_RecordPromotionStatusResponse__Output>
         RegisterBrokerInstanceRequest: MessageTypeDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceRequest, _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output>
         RegisterBrokerInstanceResponse: MessageTypeDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceResponse, _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>
+        RepublishMessagesRequest: MessageTypeDefinition<_crdr_controlplane_v1_RepublishMessagesRequest, _crdr_controlplane_v1_RepublishMessagesRequest__Output>
+        RepublishMessagesResponse: MessageTypeDefinition<_crdr_controlplane_v1_RepublishMessagesResponse, _crdr_controlplane_v1_RepublishMessagesResponse__Output>
+        RepublishedMessage: MessageTypeDefinition<_crdr_controlplane_v1_RepublishedMessage, _crdr_controlplane_v1_RepublishedMessage__Output>
         ResolveDivergentTailRequest: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailRequest, _crdr_controlplane_v1_ResolveDivergentTailRequest__Output>
         ResolveDivergentTailResponse: MessageTypeDefinition<_crdr_controlplane_v1_ResolveDivergentTailResponse, _crdr_controlplane_v1_ResolveDivergentTailResponse__Output>
+        SetPeerBrokerRoleRequest: MessageTypeDefinition<_crdr_controlplane_v1_SetPeerBrokerRoleRequest, _crdr_controlplane_v1_SetPeerBrokerRoleRequest__Output>
+        SetPeerBrokerRoleResponse: MessageTypeDefinition<_crdr_controlplane_v1_SetPeerBrokerRoleResponse, _crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>
         StartReplicationRequest: MessageTypeDefinition<_crdr_controlplane_v1_StartReplicationRequest, _crdr_controlplane_v1_StartReplicationRequest__Output>
         StartReplicationResponse: MessageTypeDefinition<_crdr_controlplane_v1_StartReplicationResponse, _crdr_controlplane_v1_StartReplicationResponse__Output>
         StopReplicationRequest: MessageTypeDefinition<_crdr_controlplane_v1_StopReplicationRequest, _crdr_controlplane_v1_StopReplicationRequest__Output>

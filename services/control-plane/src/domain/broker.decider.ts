@@ -183,6 +183,79 @@ export function decide(command: BrokerCommand, s: BrokerAggregate): readonly Bro
       requireUserChanges(s);
       findUser(s, command.username);
       return [{ type: 'UserDeleted', username: command.username, at }];
+    case 'RecordPromotionStatus':
+      if (s.role === undefined) {
+        throw conflict(`${describe(s)} is not paired: it has no promotion status`, {
+          details: { state: 'UNPAIRED' },
+        });
+      }
+      if (
+        s.replicationStatus === command.status &&
+        JSON.stringify(s.promotion) === JSON.stringify(command.promotion)
+      ) {
+        return [];
+      }
+      return [
+        {
+          type: 'PromotionStatusRecorded',
+          status: command.status,
+          promotion: command.promotion,
+          at,
+        },
+      ];
+    case 'ChangeDataReplicationRole':
+      if (
+        s.role === command.role &&
+        s.counterpart?.brokerId === command.counterpart.brokerId &&
+        s.counterpart.region === command.counterpart.region &&
+        s.epoch >= command.epoch &&
+        (s.replicationStatus === command.status ||
+          (command.role === 'REPLICA' && s.replicationStatus === 'REPLICATING'))
+      ) {
+        return [];
+      }
+      return [
+        {
+          type: 'DataReplicationRoleChanged',
+          role: command.role,
+          counterpart: command.counterpart,
+          epoch: command.epoch,
+          status: command.status,
+          at,
+        },
+      ];
+    case 'RecordDivergentTail':
+      if (
+        s.divergentTail !== undefined &&
+        s.divergentTail.promotionId === command.tail.promotionId &&
+        s.divergentTail.generation === command.tail.generation &&
+        s.divergentTail.failoverSequence === command.tail.failoverSequence
+      ) {
+        return [];
+      }
+      return [{ type: 'DivergentTailRecorded', tail: command.tail, at }];
+    case 'ResolveDivergentTail':
+      if (s.divergentTail === undefined) {
+        throw notFound(`${describe(s)} has no divergent tail`, { details: { field: 'broker_id' } });
+      }
+      if (s.divergentTail.state === command.state) return [];
+      if (s.divergentTail.state !== 'PENDING') {
+        throw conflict(`the divergent tail of ${describe(s)} is ${s.divergentTail.state} already`, {
+          details: { state: s.divergentTail.state },
+        });
+      }
+      return [
+        {
+          type: 'DivergentTailResolved',
+          state: command.state,
+          republishedMessages: command.republishedMessages,
+          at,
+        },
+      ];
+    case 'RecordInstancesRestarted':
+      return JSON.stringify(s.instances) === JSON.stringify(command.instances)
+        ? []
+        : [{ type: 'BrokerInstancesRestarted', instances: command.instances, at }];
   }
 }
 

@@ -28,6 +28,8 @@ export const initialState: BrokerAggregate = Object.freeze<BrokerAggregate>({
   replicationStatus: undefined,
   epoch: 1n,
   replicatorGrpc: undefined,
+  promotion: undefined,
+  divergentTail: undefined,
 });
 
 export function evolve(s: BrokerAggregate, event: BrokerEvent): BrokerAggregate {
@@ -113,6 +115,35 @@ export function evolve(s: BrokerAggregate, event: BrokerEvent): BrokerAggregate 
       };
     case 'UserDeleted':
       return { ...s, users: s.users.filter((u) => u.username !== event.username) };
+    case 'PromotionStatusRecorded':
+      return { ...s, replicationStatus: event.status, promotion: event.promotion };
+    case 'DataReplicationRoleChanged':
+      return {
+        ...s,
+        dataReplicationMode: 'CRDR',
+        pendingDataReplicationMode: undefined,
+        role: event.role,
+        counterpart: event.counterpart,
+        epoch: event.epoch > s.epoch ? event.epoch : s.epoch,
+        replicationStatus: event.status,
+        promotion: undefined,
+        replicatorGrpc: undefined,
+      };
+    case 'DivergentTailRecorded':
+      return { ...s, divergentTail: event.tail };
+    case 'DivergentTailResolved':
+      return s.divergentTail === undefined
+        ? s
+        : {
+            ...s,
+            divergentTail: {
+              ...s.divergentTail,
+              state: event.state,
+              republishedMessages: event.republishedMessages,
+            },
+          };
+    case 'BrokerInstancesRestarted':
+      return { ...s, instances: event.instances };
   }
 }
 

@@ -56,6 +56,29 @@ export interface Counterpart {
   readonly region: string;
 }
 
+/** DataReplicationMetadata.Promotion while a promotion of the pair runs. */
+export interface PromotionProgress {
+  readonly mode: 'SWITCHOVER' | 'FAILOVER';
+  readonly step: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+}
+
+/** DataReplicationMetadata.DivergentTail of an old primary after a failover. */
+export interface DivergentTailRecord {
+  readonly eventCount: number;
+  readonly firstSequence: bigint;
+  readonly lastSequence: bigint;
+  readonly destinations: readonly string[];
+  readonly state: 'PENDING' | 'REPUBLISHED' | 'DISCARDED';
+  /** The failover point F: the log generation and the last sequence the new primary applied. */
+  readonly generation: bigint;
+  readonly failoverSequence: bigint;
+  readonly republishedMessages: number;
+  /** The failover that found it. */
+  readonly promotionId?: string;
+}
+
 /** The fields a create request fixes for the broker's life. */
 export interface BrokerSpec {
   readonly brokerName: string;
@@ -91,6 +114,10 @@ export interface BrokerAggregate {
   readonly epoch: bigint;
   /** host:port of the replicator's gRPC while this broker is a replicating replica. */
   readonly replicatorGrpc: string | undefined;
+  /** Set while a promotion of its pair runs. */
+  readonly promotion: PromotionProgress | undefined;
+  /** Set on an old primary whose replica failed over while it held events past F. */
+  readonly divergentTail: DivergentTailRecord | undefined;
 }
 
 export type BrokerEvent =
@@ -137,7 +164,37 @@ export type BrokerEvent =
   | { readonly type: 'BrokerDeleted'; readonly at: string }
   | { readonly type: 'UserCreated'; readonly user: BrokerUser; readonly at: string }
   | { readonly type: 'UserUpdated'; readonly user: BrokerUser; readonly at: string }
-  | { readonly type: 'UserDeleted'; readonly username: string; readonly at: string };
+  | { readonly type: 'UserDeleted'; readonly username: string; readonly at: string }
+  | {
+      readonly type: 'PromotionStatusRecorded';
+      readonly status: ReplicationStatus;
+      readonly promotion: PromotionProgress | undefined;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'DataReplicationRoleChanged';
+      readonly role: DataReplicationRole;
+      readonly counterpart: Counterpart;
+      readonly epoch: bigint;
+      readonly status: ReplicationStatus;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'DivergentTailRecorded';
+      readonly tail: DivergentTailRecord;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'DivergentTailResolved';
+      readonly state: 'REPUBLISHED' | 'DISCARDED';
+      readonly republishedMessages: number;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'BrokerInstancesRestarted';
+      readonly instances: readonly BrokerInstanceEndpoints[];
+      readonly at: string;
+    };
 
 export interface UserChanges {
   readonly password?: string;
@@ -194,4 +251,34 @@ export type BrokerCommand =
       readonly changes: UserChanges;
       readonly at: string;
     }
-  | { readonly type: 'DeleteUser'; readonly username: string; readonly at: string };
+  | { readonly type: 'DeleteUser'; readonly username: string; readonly at: string }
+  | {
+      readonly type: 'RecordPromotionStatus';
+      readonly status: ReplicationStatus;
+      readonly promotion: PromotionProgress | undefined;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'ChangeDataReplicationRole';
+      readonly role: DataReplicationRole;
+      readonly counterpart: Counterpart;
+      readonly epoch: bigint;
+      readonly status: ReplicationStatus;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'RecordDivergentTail';
+      readonly tail: DivergentTailRecord;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'ResolveDivergentTail';
+      readonly state: 'REPUBLISHED' | 'DISCARDED';
+      readonly republishedMessages: number;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'RecordInstancesRestarted';
+      readonly instances: readonly BrokerInstanceEndpoints[];
+      readonly at: string;
+    };

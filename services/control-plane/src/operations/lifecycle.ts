@@ -21,6 +21,8 @@ import {
 } from './broker-processes.js';
 import { adminUsername, brokerDbUrl, handleWithRetry, type OperationsContext } from './context.js';
 import { startReplicationAsPrimary, unpair } from './pairing.js';
+import { staticAdminCredentials, staticAdminUser } from './static-registration.js';
+import { isStaticProvisioner } from '../adapters/provisioning/static-provisioner.js';
 
 const reasonOf = (error: unknown): string => toCrdrError(error).message.slice(0, 2_000);
 
@@ -109,7 +111,12 @@ export function createLifecycleOperations(context: OperationsContext) {
     try {
       await context.provisioner.stopReplicator(brokerId, { graceful: false });
       await context.provisioner.stopBroker(brokerId, { graceful: true });
-      await dropDatabase(brokerDbUrl(context.config, brokerId));
+      if (isStaticProvisioner(context.provisioner)) {
+        // The deployment owns a static broker's store (its BROKER_DB_URL and volume).
+        await context.provisioner.forget(brokerId);
+      } else {
+        await dropDatabase(brokerDbUrl(context.config, brokerId));
+      }
       await handleWithRetry(context, brokerId, { type: 'RecordDeleted', at: context.now() });
       context.log.info({ brokerId }, 'broker deleted');
     } catch (error) {
@@ -173,7 +180,8 @@ export function createLifecycleOperations(context: OperationsContext) {
         },
         region,
       );
-      const admin = adminUsername(region);
+      const staticProvisioning = context.provisioner.kind === 'static';
+      const admin = staticProvisioning ? staticAdminUser(context.config) : adminUsername(region);
       if (valid.spec.users.some((u) => u.username === admin)) {
         throw badRequest(`invalid users.username: ${admin} is reserved for the control plane`, {
           details: { field: 'users.username' },
@@ -197,7 +205,8 @@ export function createLifecycleOperations(context: OperationsContext) {
           ...copied.filter((u) => !users.some((own) => own.username === u.username)),
         ];
       }
-      const brokerId = asBrokerId(`b-${randomUUID()}`);
+      // Static provisioning: the broker's id is its name, the BROKER_ID its containers run with.
+      const brokerId = asBrokerId(staticProvisioning ? valid.spec.brokerName : `b-${randomUUID()}`);
       const arn = brokerArn(region, valid.spec.brokerName, brokerId);
       await context.repository.handle(brokerId, {
         type: 'RequestBrokerCreation',
@@ -205,7 +214,9 @@ export function createLifecycleOperations(context: OperationsContext) {
         brokerArn: arn,
         region,
         spec: { ...valid.spec, users },
-        adminUser: { username: admin, password: randomBytes(18).toString('base64url') },
+        adminUser: staticProvisioning
+          ? staticAdminCredentials(context.config)
+          : { username: admin, password: randomBytes(18).toString('base64url') },
         creatorRequestId: request.creatorRequestId === '' ? undefined : request.creatorRequestId,
         replicaOf: valid.replicaOf,
         at: context.now(),

@@ -40,6 +40,7 @@ beforeAll(async () => {
     CONTROL_PLANE_REGION: 'region-a',
     CONTROL_PLANE_DB_URL: database.url,
     CONTROL_PLANE_PROVISIONER: 'static',
+    CONTROL_PLANE_BROKER_ADMIN_PASSWORD: 'static-admin-password',
     CONTROL_PLANE_PEERS: 'region-b=127.0.0.1:1',
     CONTROL_PLANE_BROKER_READY_TIMEOUT_MS: '2000',
   });
@@ -47,7 +48,9 @@ beforeAll(async () => {
   const { grpc } = await server.start();
   const proto = loadProto().crdr.controlplane.v1;
   client = createClient(proto.ControlPlaneService, grpc);
-  internal = createClient(proto.ControlPlaneInternalService, grpc);
+  internal = createClient(proto.ControlPlaneInternalService, grpc, {
+    credentials: { username: 'crdr-cp-region-a', password: 'static-admin-password' },
+  });
 });
 
 afterAll(async () => {

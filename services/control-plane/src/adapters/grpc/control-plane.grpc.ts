@@ -27,6 +27,8 @@ export interface ControlPlaneServiceOptions {
   readonly repository: BrokerRepository;
   readonly lifecycle: ReturnType<typeof createLifecycleOperations>;
   readonly users: ReturnType<typeof createUserOperations>;
+  /** The Region's console, for each instance's ConsoleURL; none when no console runs. */
+  readonly consoleUrl?: () => string | undefined;
   readonly handlerOptions?: HandlerOptions;
 }
 
@@ -66,11 +68,13 @@ export function createControlPlaneServiceHandlers(
       const described = toDescribeBroker(broker);
       if (broker.state !== 'RUNNING' || broker.instances.length === 0) return described;
       const states = await instanceStates(broker.instances, broker.adminUser);
+      const consoleUrl = options.consoleUrl?.();
       return {
         ...described,
         brokerInstances: described.brokerInstances?.map((instance, i) => ({
           ...instance,
           instanceState: states[i] ?? '',
+          consoleUrl: consoleUrl === undefined ? '' : `${consoleUrl}/brokers/${broker.brokerId}`,
         })),
       };
     }, h),

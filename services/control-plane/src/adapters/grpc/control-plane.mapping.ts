@@ -23,6 +23,19 @@ export function toReplicationMetadata(
     dataReplicationRole: b.role,
     ...(b.counterpart === undefined ? {} : { dataReplicationCounterpart: b.counterpart }),
     replicationStatus: b.replicationStatus ?? '',
+    ...(b.promotion === undefined ? {} : { promotion: { ...b.promotion } }),
+    ...(b.divergentTail === undefined
+      ? {}
+      : {
+          divergentTail: {
+            eventCount: b.divergentTail.eventCount,
+            firstSequence: b.divergentTail.firstSequence.toString(),
+            lastSequence: b.divergentTail.lastSequence.toString(),
+            destinations: [...b.divergentTail.destinations],
+            state: b.divergentTail.state,
+            failoverSequence: b.divergentTail.failoverSequence.toString(),
+          },
+        }),
   };
 }
 

@@ -1,11 +1,19 @@
 import { badRequest } from '@crdr/errors';
-import { unaryHandler, type controlPlaneV1, type HandlerOptions } from '@crdr/proto';
+import {
+  parseBasicAuth,
+  unaryHandler,
+  type controlPlaneV1,
+  type HandlerOptions,
+} from '@crdr/proto';
+import type { ControlPlaneConfig } from '../../config.js';
+import { registerStaticInstance } from '../../operations/static-registration.js';
 import type { BrokerRepository } from '../pg/broker.repository.js';
 import type { StaticProvisioner } from '../provisioning/static-provisioner.js';
 
 export interface InternalServiceOptions {
   readonly repository: BrokerRepository;
   readonly region: string;
+  readonly config: Readonly<ControlPlaneConfig>;
   /** Set with CONTROL_PLANE_PROVISIONER=static. */
   readonly staticProvisioner: StaticProvisioner | undefined;
   readonly handlerOptions?: HandlerOptions;
@@ -36,29 +44,20 @@ export function createInternalServiceHandlers(
         })),
       };
     }, h),
-    RegisterBrokerInstance: unaryHandler((request) => {
-      if (options.staticProvisioner === undefined) {
-        return Promise.reject(
-          badRequest(
-            'RegisterBrokerInstance needs CONTROL_PLANE_PROVISIONER=static (this control plane starts its brokers itself)',
-            { details: { field: 'broker_id' } },
-          ),
+    RegisterBrokerInstance: unaryHandler(async (request, call) => {
+      const staticProvisioner = options.staticProvisioner;
+      if (staticProvisioner === undefined) {
+        throw badRequest(
+          'RegisterBrokerInstance needs CONTROL_PLANE_PROVISIONER=static (this control plane starts its brokers itself)',
+          { details: { field: 'broker_id' } },
         );
       }
-      for (const field of ['instanceId', 'stomp', 'ws', 'grpc'] as const) {
-        if (request[field] === '') {
-          return Promise.reject(
-            badRequest(`invalid ${field}: it is required`, { details: { field } }),
-          );
-        }
-      }
-      options.staticProvisioner.register(request.brokerId, {
-        instanceId: request.instanceId,
-        stomp: request.stomp,
-        ws: request.ws,
-        grpc: request.grpc,
-      });
-      return Promise.resolve({});
+      await registerStaticInstance(
+        { config: options.config, repository: options.repository, provisioner: staticProvisioner },
+        parseBasicAuth(call.metadata),
+        request,
+      );
+      return {};
     }, h),
   };
 }

@@ -5,7 +5,10 @@ import type { createPeerOperations } from '../../operations/pairing.js';
 export function createPeerServiceHandlers(
   peer: ReturnType<typeof createPeerOperations>,
   handlerOptions: HandlerOptions = {},
-): controlPlaneV1.ControlPlanePeerServiceHandlers {
+): Pick<
+  controlPlaneV1.ControlPlanePeerServiceHandlers,
+  'DescribePrimary' | 'AttachReplica' | 'DetachReplica' | 'StartReplication' | 'StopReplication'
+> {
   return {
     DescribePrimary: unaryHandler((r) => peer.describePrimary(r), handlerOptions),
     AttachReplica: unaryHandler((r) => peer.attachReplica(r), handlerOptions),

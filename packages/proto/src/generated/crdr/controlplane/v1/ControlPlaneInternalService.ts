@@ -22,16 +22,34 @@ export interface ControlPlaneInternalServiceClient extends grpc.Client {
   listTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
-   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   * Static provisioning (CONTROL_PLANE_PROVISIONER=static): a broker instance started by
+   * docker-compose or Kubernetes with a fixed BROKER_ID announces its endpoints. With static
+   * provisioning CreateBroker gives a broker its name as its broker id, so containers started
+   * with BROKER_ID=<broker name> are its instances. The call carries Basic credentials: the
+   * control plane's broker admin user (CONTROL_PLANE_BROKER_ADMIN_USER/PASSWORD, which the
+   * brokers get as BROKER_CONTROL_PLANE_USER/PASSWORD); wrong or missing ones are UNAUTHENTICATED.
+   * A broker id CreateBroker has not created (or that was deleted) is NOT_FOUND: the broker keeps
+   * retrying until it is created. Brokers repeat the call as a heartbeat; registrations are also
+   * kept in the control plane's database, so they survive its restart. CreateBroker and
+   * RebootBroker wait for as many registered instances as the deployment mode needs (the most
+   * recently seen ones), and DescribeBroker's BrokerInstances shows their endpoints.
    */
   RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
   RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
   RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
   RegisterBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
-   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   * Static provisioning (CONTROL_PLANE_PROVISIONER=static): a broker instance started by
+   * docker-compose or Kubernetes with a fixed BROKER_ID announces its endpoints. With static
+   * provisioning CreateBroker gives a broker its name as its broker id, so containers started
+   * with BROKER_ID=<broker name> are its instances. The call carries Basic credentials: the
+   * control plane's broker admin user (CONTROL_PLANE_BROKER_ADMIN_USER/PASSWORD, which the
+   * brokers get as BROKER_CONTROL_PLANE_USER/PASSWORD); wrong or missing ones are UNAUTHENTICATED.
+   * A broker id CreateBroker has not created (or that was deleted) is NOT_FOUND: the broker keeps
+   * retrying until it is created. Brokers repeat the call as a heartbeat; registrations are also
+   * kept in the control plane's database, so they survive its restart. CreateBroker and
+   * RebootBroker wait for as many registered instances as the deployment mode needs (the most
+   * recently seen ones), and DescribeBroker's BrokerInstances shows their endpoints.
    */
   registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
   registerBrokerInstance(argument: _crdr_controlplane_v1_RegisterBrokerInstanceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>): grpc.ClientUnaryCall;
@@ -47,8 +65,17 @@ export interface ControlPlaneInternalServiceHandlers extends grpc.UntypedService
   ListTargets: grpc.handleUnaryCall<_crdr_controlplane_v1_ListTargetsRequest__Output, _crdr_controlplane_v1_ListTargetsResponse>;
   
   /**
-   * Static provisioning: a broker instance started by docker-compose or Kubernetes announces
-   * its endpoints under the broker id the control plane assigned (CONTROL_PLANE_PROVISIONER=static).
+   * Static provisioning (CONTROL_PLANE_PROVISIONER=static): a broker instance started by
+   * docker-compose or Kubernetes with a fixed BROKER_ID announces its endpoints. With static
+   * provisioning CreateBroker gives a broker its name as its broker id, so containers started
+   * with BROKER_ID=<broker name> are its instances. The call carries Basic credentials: the
+   * control plane's broker admin user (CONTROL_PLANE_BROKER_ADMIN_USER/PASSWORD, which the
+   * brokers get as BROKER_CONTROL_PLANE_USER/PASSWORD); wrong or missing ones are UNAUTHENTICATED.
+   * A broker id CreateBroker has not created (or that was deleted) is NOT_FOUND: the broker keeps
+   * retrying until it is created. Brokers repeat the call as a heartbeat; registrations are also
+   * kept in the control plane's database, so they survive its restart. CreateBroker and
+   * RebootBroker wait for as many registered instances as the deployment mode needs (the most
+   * recently seen ones), and DescribeBroker's BrokerInstances shows their endpoints.
    */
   RegisterBrokerInstance: grpc.handleUnaryCall<_crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output, _crdr_controlplane_v1_RegisterBrokerInstanceResponse>;
   

@@ -5,10 +5,26 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AttachReplicaRequest as _crdr_controlplane_v1_AttachReplicaRequest, AttachReplicaRequest__Output as _crdr_controlplane_v1_AttachReplicaRequest__Output } from '../../../crdr/controlplane/v1/AttachReplicaRequest.js';
 import type { AttachReplicaResponse as _crdr_controlplane_v1_AttachReplicaResponse, AttachReplicaResponse__Output as _crdr_controlplane_v1_AttachReplicaResponse__Output } from '../../../crdr/controlplane/v1/AttachReplicaResponse.js';
+import type { CaptureDivergentTailRequest as _crdr_controlplane_v1_CaptureDivergentTailRequest, CaptureDivergentTailRequest__Output as _crdr_controlplane_v1_CaptureDivergentTailRequest__Output } from '../../../crdr/controlplane/v1/CaptureDivergentTailRequest.js';
+import type { CaptureDivergentTailResponse as _crdr_controlplane_v1_CaptureDivergentTailResponse, CaptureDivergentTailResponse__Output as _crdr_controlplane_v1_CaptureDivergentTailResponse__Output } from '../../../crdr/controlplane/v1/CaptureDivergentTailResponse.js';
+import type { DemotePrimaryRequest as _crdr_controlplane_v1_DemotePrimaryRequest, DemotePrimaryRequest__Output as _crdr_controlplane_v1_DemotePrimaryRequest__Output } from '../../../crdr/controlplane/v1/DemotePrimaryRequest.js';
+import type { DemotePrimaryResponse as _crdr_controlplane_v1_DemotePrimaryResponse, DemotePrimaryResponse__Output as _crdr_controlplane_v1_DemotePrimaryResponse__Output } from '../../../crdr/controlplane/v1/DemotePrimaryResponse.js';
 import type { DescribePrimaryRequest as _crdr_controlplane_v1_DescribePrimaryRequest, DescribePrimaryRequest__Output as _crdr_controlplane_v1_DescribePrimaryRequest__Output } from '../../../crdr/controlplane/v1/DescribePrimaryRequest.js';
 import type { DescribePrimaryResponse as _crdr_controlplane_v1_DescribePrimaryResponse, DescribePrimaryResponse__Output as _crdr_controlplane_v1_DescribePrimaryResponse__Output } from '../../../crdr/controlplane/v1/DescribePrimaryResponse.js';
 import type { DetachReplicaRequest as _crdr_controlplane_v1_DetachReplicaRequest, DetachReplicaRequest__Output as _crdr_controlplane_v1_DetachReplicaRequest__Output } from '../../../crdr/controlplane/v1/DetachReplicaRequest.js';
 import type { DetachReplicaResponse as _crdr_controlplane_v1_DetachReplicaResponse, DetachReplicaResponse__Output as _crdr_controlplane_v1_DetachReplicaResponse__Output } from '../../../crdr/controlplane/v1/DetachReplicaResponse.js';
+import type { GetBrokerDigestRequest as _crdr_controlplane_v1_GetBrokerDigestRequest, GetBrokerDigestRequest__Output as _crdr_controlplane_v1_GetBrokerDigestRequest__Output } from '../../../crdr/controlplane/v1/GetBrokerDigestRequest.js';
+import type { GetBrokerDigestResponse as _crdr_controlplane_v1_GetBrokerDigestResponse, GetBrokerDigestResponse__Output as _crdr_controlplane_v1_GetBrokerDigestResponse__Output } from '../../../crdr/controlplane/v1/GetBrokerDigestResponse.js';
+import type { GetPromotionStateRequest as _crdr_controlplane_v1_GetPromotionStateRequest, GetPromotionStateRequest__Output as _crdr_controlplane_v1_GetPromotionStateRequest__Output } from '../../../crdr/controlplane/v1/GetPromotionStateRequest.js';
+import type { GetPromotionStateResponse as _crdr_controlplane_v1_GetPromotionStateResponse, GetPromotionStateResponse__Output as _crdr_controlplane_v1_GetPromotionStateResponse__Output } from '../../../crdr/controlplane/v1/GetPromotionStateResponse.js';
+import type { OldPrimaryReturnedRequest as _crdr_controlplane_v1_OldPrimaryReturnedRequest, OldPrimaryReturnedRequest__Output as _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output } from '../../../crdr/controlplane/v1/OldPrimaryReturnedRequest.js';
+import type { OldPrimaryReturnedResponse as _crdr_controlplane_v1_OldPrimaryReturnedResponse, OldPrimaryReturnedResponse__Output as _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output } from '../../../crdr/controlplane/v1/OldPrimaryReturnedResponse.js';
+import type { RecordPromotionStatusRequest as _crdr_controlplane_v1_RecordPromotionStatusRequest, RecordPromotionStatusRequest__Output as _crdr_controlplane_v1_RecordPromotionStatusRequest__Output } from '../../../crdr/controlplane/v1/RecordPromotionStatusRequest.js';
+import type { RecordPromotionStatusResponse as _crdr_controlplane_v1_RecordPromotionStatusResponse, RecordPromotionStatusResponse__Output as _crdr_controlplane_v1_RecordPromotionStatusResponse__Output } from '../../../crdr/controlplane/v1/RecordPromotionStatusResponse.js';
+import type { RepublishMessagesRequest as _crdr_controlplane_v1_RepublishMessagesRequest, RepublishMessagesRequest__Output as _crdr_controlplane_v1_RepublishMessagesRequest__Output } from '../../../crdr/controlplane/v1/RepublishMessagesRequest.js';
+import type { RepublishMessagesResponse as _crdr_controlplane_v1_RepublishMessagesResponse, RepublishMessagesResponse__Output as _crdr_controlplane_v1_RepublishMessagesResponse__Output } from '../../../crdr/controlplane/v1/RepublishMessagesResponse.js';
+import type { SetPeerBrokerRoleRequest as _crdr_controlplane_v1_SetPeerBrokerRoleRequest, SetPeerBrokerRoleRequest__Output as _crdr_controlplane_v1_SetPeerBrokerRoleRequest__Output } from '../../../crdr/controlplane/v1/SetPeerBrokerRoleRequest.js';
+import type { SetPeerBrokerRoleResponse as _crdr_controlplane_v1_SetPeerBrokerRoleResponse, SetPeerBrokerRoleResponse__Output as _crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output } from '../../../crdr/controlplane/v1/SetPeerBrokerRoleResponse.js';
 import type { StartReplicationRequest as _crdr_controlplane_v1_StartReplicationRequest, StartReplicationRequest__Output as _crdr_controlplane_v1_StartReplicationRequest__Output } from '../../../crdr/controlplane/v1/StartReplicationRequest.js';
 import type { StartReplicationResponse as _crdr_controlplane_v1_StartReplicationResponse, StartReplicationResponse__Output as _crdr_controlplane_v1_StartReplicationResponse__Output } from '../../../crdr/controlplane/v1/StartReplicationResponse.js';
 import type { StopReplicationRequest as _crdr_controlplane_v1_StopReplicationRequest, StopReplicationRequest__Output as _crdr_controlplane_v1_StopReplicationRequest__Output } from '../../../crdr/controlplane/v1/StopReplicationRequest.js';
@@ -31,6 +47,42 @@ export interface ControlPlanePeerServiceClient extends grpc.Client {
   attachReplica(argument: _crdr_controlplane_v1_AttachReplicaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_AttachReplicaResponse__Output>): grpc.ClientUnaryCall;
   attachReplica(argument: _crdr_controlplane_v1_AttachReplicaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_AttachReplicaResponse__Output>): grpc.ClientUnaryCall;
   attachReplica(argument: _crdr_controlplane_v1_AttachReplicaRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_AttachReplicaResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * After a failover: keeps the old primary's events past the failover point (its divergent
+   * tail) in this Region's registry and returns their summary. Idempotent per failover point.
+   */
+  CaptureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  CaptureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  CaptureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  CaptureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * After a failover: keeps the old primary's events past the failover point (its divergent
+   * tail) in this Region's registry and returns their summary. Idempotent per failover point.
+   */
+  captureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  captureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  captureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  captureDivergentTail(argument: _crdr_controlplane_v1_CaptureDivergentTailRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_CaptureDivergentTailResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Promotion sagas run in the replica's Region; these act on the primary's side.
+   * Switchover: BeginDemotion on the primary (idempotent per promotion id); it shows
+   * DEMOTION_IN_PROGRESS. Unavailable while the marker is not published: call again.
+   */
+  DemotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  DemotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  DemotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  DemotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Promotion sagas run in the replica's Region; these act on the primary's side.
+   * Switchover: BeginDemotion on the primary (idempotent per promotion id); it shows
+   * DEMOTION_IN_PROGRESS. Unavailable while the marker is not published: call again.
+   */
+  demotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  demotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  demotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
+  demotePrimary(argument: _crdr_controlplane_v1_DemotePrimaryRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_DemotePrimaryResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * The primary candidate as eligibility needs it, with its users (copied once to the replica).
@@ -63,6 +115,96 @@ export interface ControlPlanePeerServiceClient extends grpc.Client {
   detachReplica(argument: _crdr_controlplane_v1_DetachReplicaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_DetachReplicaResponse__Output>): grpc.ClientUnaryCall;
   detachReplica(argument: _crdr_controlplane_v1_DetachReplicaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_DetachReplicaResponse__Output>): grpc.ClientUnaryCall;
   detachReplica(argument: _crdr_controlplane_v1_DetachReplicaRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_DetachReplicaResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * GetStateDigest of a broker of this Region (a switchover compares both sides at the marker).
+   */
+  GetBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  GetBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * GetStateDigest of a broker of this Region (a switchover compares both sides at the marker).
+   */
+  getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Asked by an old primary's Region at start-up: was the counterpart promoted meanwhile?
+   */
+  GetPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  GetPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  GetPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  GetPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Asked by an old primary's Region at start-up: was the counterpart promoted meanwhile?
+   */
+  getPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  getPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  getPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  getPromotionState(argument: _crdr_controlplane_v1_GetPromotionStateRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_GetPromotionStateResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * An old primary that was unreachable during a failover is back (held): fence it now.
+   */
+  OldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  OldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  OldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  OldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * An old primary that was unreachable during a failover is back (held): fence it now.
+   */
+  oldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  oldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  oldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  oldPrimaryReturned(argument: _crdr_controlplane_v1_OldPrimaryReturnedRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * What DescribeBroker shows of a promotion on this side (status, step). Idempotent.
+   */
+  RecordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  RecordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  RecordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  RecordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * What DescribeBroker shows of a promotion on this side (status, step). Idempotent.
+   */
+  recordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  recordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  recordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  recordPromotionStatus(argument: _crdr_controlplane_v1_RecordPromotionStatusRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RecordPromotionStatusResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Republishes a divergent tail's messages to a primary of this Region (BrokerService.Send).
+   */
+  RepublishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  RepublishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  RepublishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  RepublishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Republishes a divergent tail's messages to a primary of this Region (BrokerService.Send).
+   */
+  republishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  republishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  republishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  republishMessages(argument: _crdr_controlplane_v1_RepublishMessagesRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_RepublishMessagesResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * SetRole on a broker of this Region, recorded in its registry (fence, demote, cancel).
+   */
+  SetPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  SetPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  SetPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  SetPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * SetRole on a broker of this Region, recorded in its registry (fence, demote, cancel).
+   */
+  setPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  setPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  setPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
+  setPeerBrokerRole(argument: _crdr_controlplane_v1_SetPeerBrokerRoleRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * The primary's Region, once the primary writes its log: the replica's Region starts the
@@ -108,6 +250,19 @@ export interface ControlPlanePeerServiceHandlers extends grpc.UntypedServiceImpl
   AttachReplica: grpc.handleUnaryCall<_crdr_controlplane_v1_AttachReplicaRequest__Output, _crdr_controlplane_v1_AttachReplicaResponse>;
   
   /**
+   * After a failover: keeps the old primary's events past the failover point (its divergent
+   * tail) in this Region's registry and returns their summary. Idempotent per failover point.
+   */
+  CaptureDivergentTail: grpc.handleUnaryCall<_crdr_controlplane_v1_CaptureDivergentTailRequest__Output, _crdr_controlplane_v1_CaptureDivergentTailResponse>;
+  
+  /**
+   * Promotion sagas run in the replica's Region; these act on the primary's side.
+   * Switchover: BeginDemotion on the primary (idempotent per promotion id); it shows
+   * DEMOTION_IN_PROGRESS. Unavailable while the marker is not published: call again.
+   */
+  DemotePrimary: grpc.handleUnaryCall<_crdr_controlplane_v1_DemotePrimaryRequest__Output, _crdr_controlplane_v1_DemotePrimaryResponse>;
+  
+  /**
    * The primary candidate as eligibility needs it, with its users (copied once to the replica).
    */
   DescribePrimary: grpc.handleUnaryCall<_crdr_controlplane_v1_DescribePrimaryRequest__Output, _crdr_controlplane_v1_DescribePrimaryResponse>;
@@ -117,6 +272,36 @@ export interface ControlPlanePeerServiceHandlers extends grpc.UntypedServiceImpl
    * stops replicating, its stream is removed and it is standalone. Idempotent.
    */
   DetachReplica: grpc.handleUnaryCall<_crdr_controlplane_v1_DetachReplicaRequest__Output, _crdr_controlplane_v1_DetachReplicaResponse>;
+  
+  /**
+   * GetStateDigest of a broker of this Region (a switchover compares both sides at the marker).
+   */
+  GetBrokerDigest: grpc.handleUnaryCall<_crdr_controlplane_v1_GetBrokerDigestRequest__Output, _crdr_controlplane_v1_GetBrokerDigestResponse>;
+  
+  /**
+   * Asked by an old primary's Region at start-up: was the counterpart promoted meanwhile?
+   */
+  GetPromotionState: grpc.handleUnaryCall<_crdr_controlplane_v1_GetPromotionStateRequest__Output, _crdr_controlplane_v1_GetPromotionStateResponse>;
+  
+  /**
+   * An old primary that was unreachable during a failover is back (held): fence it now.
+   */
+  OldPrimaryReturned: grpc.handleUnaryCall<_crdr_controlplane_v1_OldPrimaryReturnedRequest__Output, _crdr_controlplane_v1_OldPrimaryReturnedResponse>;
+  
+  /**
+   * What DescribeBroker shows of a promotion on this side (status, step). Idempotent.
+   */
+  RecordPromotionStatus: grpc.handleUnaryCall<_crdr_controlplane_v1_RecordPromotionStatusRequest__Output, _crdr_controlplane_v1_RecordPromotionStatusResponse>;
+  
+  /**
+   * Republishes a divergent tail's messages to a primary of this Region (BrokerService.Send).
+   */
+  RepublishMessages: grpc.handleUnaryCall<_crdr_controlplane_v1_RepublishMessagesRequest__Output, _crdr_controlplane_v1_RepublishMessagesResponse>;
+  
+  /**
+   * SetRole on a broker of this Region, recorded in its registry (fence, demote, cancel).
+   */
+  SetPeerBrokerRole: grpc.handleUnaryCall<_crdr_controlplane_v1_SetPeerBrokerRoleRequest__Output, _crdr_controlplane_v1_SetPeerBrokerRoleResponse>;
   
   /**
    * The primary's Region, once the primary writes its log: the replica's Region starts the
@@ -134,8 +319,16 @@ export interface ControlPlanePeerServiceHandlers extends grpc.UntypedServiceImpl
 
 export interface ControlPlanePeerServiceDefinition extends grpc.ServiceDefinition {
   AttachReplica: MethodDefinition<_crdr_controlplane_v1_AttachReplicaRequest, _crdr_controlplane_v1_AttachReplicaResponse, _crdr_controlplane_v1_AttachReplicaRequest__Output, _crdr_controlplane_v1_AttachReplicaResponse__Output>
+  CaptureDivergentTail: MethodDefinition<_crdr_controlplane_v1_CaptureDivergentTailRequest, _crdr_controlplane_v1_CaptureDivergentTailResponse, _crdr_controlplane_v1_CaptureDivergentTailRequest__Output, _crdr_controlplane_v1_CaptureDivergentTailResponse__Output>
+  DemotePrimary: MethodDefinition<_crdr_controlplane_v1_DemotePrimaryRequest, _crdr_controlplane_v1_DemotePrimaryResponse, _crdr_controlplane_v1_DemotePrimaryRequest__Output, _crdr_controlplane_v1_DemotePrimaryResponse__Output>
   DescribePrimary: MethodDefinition<_crdr_controlplane_v1_DescribePrimaryRequest, _crdr_controlplane_v1_DescribePrimaryResponse, _crdr_controlplane_v1_DescribePrimaryRequest__Output, _crdr_controlplane_v1_DescribePrimaryResponse__Output>
   DetachReplica: MethodDefinition<_crdr_controlplane_v1_DetachReplicaRequest, _crdr_controlplane_v1_DetachReplicaResponse, _crdr_controlplane_v1_DetachReplicaRequest__Output, _crdr_controlplane_v1_DetachReplicaResponse__Output>
+  GetBrokerDigest: MethodDefinition<_crdr_controlplane_v1_GetBrokerDigestRequest, _crdr_controlplane_v1_GetBrokerDigestResponse, _crdr_controlplane_v1_GetBrokerDigestRequest__Output, _crdr_controlplane_v1_GetBrokerDigestResponse__Output>
+  GetPromotionState: MethodDefinition<_crdr_controlplane_v1_GetPromotionStateRequest, _crdr_controlplane_v1_GetPromotionStateResponse, _crdr_controlplane_v1_GetPromotionStateRequest__Output, _crdr_controlplane_v1_GetPromotionStateResponse__Output>
+  OldPrimaryReturned: MethodDefinition<_crdr_controlplane_v1_OldPrimaryReturnedRequest, _crdr_controlplane_v1_OldPrimaryReturnedResponse, _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output, _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>
+  RecordPromotionStatus: MethodDefinition<_crdr_controlplane_v1_RecordPromotionStatusRequest, _crdr_controlplane_v1_RecordPromotionStatusResponse, _crdr_controlplane_v1_RecordPromotionStatusRequest__Output, _crdr_controlplane_v1_RecordPromotionStatusResponse__Output>
+  RepublishMessages: MethodDefinition<_crdr_controlplane_v1_RepublishMessagesRequest, _crdr_controlplane_v1_RepublishMessagesResponse, _crdr_controlplane_v1_RepublishMessagesRequest__Output, _crdr_controlplane_v1_RepublishMessagesResponse__Output>
+  SetPeerBrokerRole: MethodDefinition<_crdr_controlplane_v1_SetPeerBrokerRoleRequest, _crdr_controlplane_v1_SetPeerBrokerRoleResponse, _crdr_controlplane_v1_SetPeerBrokerRoleRequest__Output, _crdr_controlplane_v1_SetPeerBrokerRoleResponse__Output>
   StartReplication: MethodDefinition<_crdr_controlplane_v1_StartReplicationRequest, _crdr_controlplane_v1_StartReplicationResponse, _crdr_controlplane_v1_StartReplicationRequest__Output, _crdr_controlplane_v1_StartReplicationResponse__Output>
   StopReplication: MethodDefinition<_crdr_controlplane_v1_StopReplicationRequest, _crdr_controlplane_v1_StopReplicationResponse, _crdr_controlplane_v1_StopReplicationRequest__Output, _crdr_controlplane_v1_StopReplicationResponse__Output>
 }

@@ -5,11 +5,11 @@
 export interface RegisterBrokerInstanceRequest {
   'brokerId'?: (string);
   /**
-   * Unique per process, e.g. <broker_id>-1.
+   * Unique per process and stable across its restarts, e.g. <broker_id>-1 (BROKER_INSTANCE_ID).
    */
   'instanceId'?: (string);
   /**
-   * host:port each.
+   * host:port each, as the control plane and clients reach them (BROKER_ADVERTISED_HOST).
    */
   'stomp'?: (string);
   'ws'?: (string);
@@ -19,11 +19,11 @@ export interface RegisterBrokerInstanceRequest {
 export interface RegisterBrokerInstanceRequest__Output {
   'brokerId': (string);
   /**
-   * Unique per process, e.g. <broker_id>-1.
+   * Unique per process and stable across its restarts, e.g. <broker_id>-1 (BROKER_INSTANCE_ID).
    */
   'instanceId': (string);
   /**
-   * host:port each.
+   * host:port each, as the control plane and clients reach them (BROKER_ADVERTISED_HOST).
    */
   'stomp': (string);
   'ws': (string);
