@@ -10,7 +10,6 @@ import {
   createTestPki,
   freePort,
   hostPort,
-  startNatsServer,
   waitFor,
   type NatsServerHandle,
   type TestPki,
@@ -20,6 +19,7 @@ import {
   type DescribedBroker,
   type RunningControlPlane,
 } from '../support/control-plane.js';
+import { controlPlaneNatsEnv, startRegionNatsServers } from '../support/region-nats.js';
 
 // Issue 4 items 1-4 end to end: two Regions' control planes (local provisioner, real brokers,
 // replicators and TLS nats-servers), a CRDR pair created through the API, replication started by
@@ -27,7 +27,6 @@ import {
 
 const user = { username: 'app-user', password: 'app-password-1' };
 const replicationUser = { username: 'repl-user', password: 'repl-password-1' };
-const inboxPrefix = '_INBOX_crdr';
 
 let pki: TestPki;
 let natsA: NatsServerHandle;
@@ -167,57 +166,24 @@ describe('control plane: CRDR pairing across two Regions', () => {
   beforeAll(async () => {
     pki = await createTestPki();
     cleanups.push(() => pki.cleanup());
-    const tls = { cert: pki.server.certPath, key: pki.server.keyPath, ca: pki.ca.certPath };
-    const replicationPermissions = {
-      publish: {
-        allow: ['$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.ACK.>'],
-      },
-      subscribe: { allow: [`${inboxPrefix}.>`] },
-    };
-    [natsA, natsB] = (await Promise.all(
-      ['a', 'b'].map((r) =>
-        startNatsServer({
-          serverName: `region-${r}`,
-          tls,
-          users: [
-            { user: `relay-${r}`, password: `relay-${r}-secret` },
-            {
-              user: `replication-${r}`,
-              password: `replication-${r}-secret`,
-              permissions: replicationPermissions,
-            },
-          ],
-        }),
-      ),
-    )) as [NatsServerHandle, NatsServerHandle];
+    [natsA, natsB] = await startRegionNatsServers(pki);
     cleanups.push(
       () => natsA.cleanup(),
       () => natsB.cleanup(),
     );
     const [portA, portB] = [await freePort(), await freePort()];
-    const natsEnv = (r: 'a' | 'b', nats: NatsServerHandle) => ({
-      CONTROL_PLANE_NATS_URL: nats.url,
-      CONTROL_PLANE_NATS_USER: `relay-${r}`,
-      CONTROL_PLANE_NATS_PASSWORD: `relay-${r}-secret`,
-      CONTROL_PLANE_NATS_TLS_CA: pki.ca.certPath,
-      CONTROL_PLANE_NATS_TLS_CERT: pki.client.certPath,
-      CONTROL_PLANE_NATS_TLS_KEY: pki.client.keyPath,
-      CONTROL_PLANE_REPLICATION_USER: `replication-${r}`,
-      CONTROL_PLANE_REPLICATION_PASSWORD: `replication-${r}-secret`,
-      CONTROL_PLANE_REPLICATION_INBOX_PREFIX: inboxPrefix,
-    });
     [regionA, regionB] = await Promise.all([
       startControlPlane({
         region: 'region-a',
         port: portA,
         peers: { 'region-b': `127.0.0.1:${portB}` },
-        env: natsEnv('a', natsA),
+        env: controlPlaneNatsEnv('a', natsA, pki),
       }),
       startControlPlane({
         region: 'region-b',
         port: portB,
         peers: { 'region-a': `127.0.0.1:${portA}` },
-        env: natsEnv('b', natsB),
+        env: controlPlaneNatsEnv('b', natsB, pki),
       }),
     ]);
     cleanups.push(

@@ -1,18 +1,11 @@
 import { createConsoleServer, type ConsoleServer } from '@crdr/console';
-import {
-  createTestPki,
-  freePort,
-  startNatsServer,
-  type NatsServerHandle,
-  type TestPki,
-} from '@crdr/testing';
+import { createTestPki, freePort, type TestPki } from '@crdr/testing';
 import { startControlPlane, type RunningControlPlane } from './control-plane.js';
+import { controlPlaneNatsEnv, startRegionNatsServers } from './region-nats.js';
 
 // Two Regions for the console's browser walkthrough: per Region a TLS nats-server with a relay
 // user and a read-only replication user, a control plane (local provisioner: real brokers and
 // replicators), and the web console in this process, signed in with a bootstrap admin.
-
-const inboxPrefix = '_INBOX_crdr';
 
 export interface ConsoleRegion {
   readonly name: string;
@@ -37,54 +30,21 @@ export async function startConsoleRegions(): Promise<ConsoleRegions> {
   try {
     const pki: TestPki = await createTestPki();
     cleanups.push(() => pki.cleanup());
-    const tls = { cert: pki.server.certPath, key: pki.server.keyPath, ca: pki.ca.certPath };
-    const replicationPermissions = {
-      publish: {
-        allow: ['$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.ACK.>'],
-      },
-      subscribe: { allow: [`${inboxPrefix}.>`] },
-    };
-    const nats = (await Promise.all(
-      ['a', 'b'].map((r) =>
-        startNatsServer({
-          serverName: `region-${r}`,
-          tls,
-          users: [
-            { user: `relay-${r}`, password: `relay-${r}-secret` },
-            {
-              user: `replication-${r}`,
-              password: `replication-${r}-secret`,
-              permissions: replicationPermissions,
-            },
-          ],
-        }),
-      ),
-    )) as [NatsServerHandle, NatsServerHandle];
+    const nats = await startRegionNatsServers(pki);
     for (const server of nats) cleanups.push(() => server.cleanup());
-    const natsEnv = (r: 'a' | 'b', server: NatsServerHandle) => ({
-      CONTROL_PLANE_NATS_URL: server.url,
-      CONTROL_PLANE_NATS_USER: `relay-${r}`,
-      CONTROL_PLANE_NATS_PASSWORD: `relay-${r}-secret`,
-      CONTROL_PLANE_NATS_TLS_CA: pki.ca.certPath,
-      CONTROL_PLANE_NATS_TLS_CERT: pki.client.certPath,
-      CONTROL_PLANE_NATS_TLS_KEY: pki.client.keyPath,
-      CONTROL_PLANE_REPLICATION_USER: `replication-${r}`,
-      CONTROL_PLANE_REPLICATION_PASSWORD: `replication-${r}-secret`,
-      CONTROL_PLANE_REPLICATION_INBOX_PREFIX: inboxPrefix,
-    });
     const [portA, portB] = [await freePort(), await freePort()];
     const controlPlanes = await Promise.allSettled([
       startControlPlane({
         region: 'region-a',
         port: portA,
         peers: { 'region-b': `127.0.0.1:${portB}` },
-        env: natsEnv('a', nats[0]),
+        env: controlPlaneNatsEnv('a', nats[0], pki),
       }),
       startControlPlane({
         region: 'region-b',
         port: portB,
         peers: { 'region-a': `127.0.0.1:${portA}` },
-        env: natsEnv('b', nats[1]),
+        env: controlPlaneNatsEnv('b', nats[1], pki),
       }),
     ]);
     for (const started of controlPlanes) {

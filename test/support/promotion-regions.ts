@@ -11,7 +11,6 @@ import {
   createTestPki,
   freePort,
   hostPort,
-  startNatsServer,
   startServiceProcess,
   startTcpProxy,
   waitFor,
@@ -26,6 +25,7 @@ import type {
   ControlPlaneInternalClient,
   DescribedBroker,
 } from './control-plane.js';
+import { controlPlaneNatsEnv, startRegionNatsServers } from './region-nats.js';
 
 // Two Regions for the promotion tests: TLS nats-servers with a relay and a restricted
 // replication user each, and two control planes that can be killed (kill -9, alone or with every
@@ -34,7 +34,6 @@ import type {
 
 export const appUser = { username: 'app-user', password: 'app-password-1' };
 export const replicationUser = { username: 'repl-user', password: 'repl-password-1' };
-const inboxPrefix = '_INBOX_crdr';
 
 export interface PromotionRegion {
   readonly name: 'region-a' | 'region-b';
@@ -102,29 +101,7 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
   try {
     const pki: TestPki = await createTestPki();
     cleanups.push(() => pki.cleanup());
-    const tls = { cert: pki.server.certPath, key: pki.server.keyPath, ca: pki.ca.certPath };
-    const replicationPermissions = {
-      publish: {
-        allow: ['$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.ACK.>'],
-      },
-      subscribe: { allow: [`${inboxPrefix}.>`] },
-    };
-    const [natsA, natsB] = (await Promise.all(
-      ['a', 'b'].map((r) =>
-        startNatsServer({
-          serverName: `region-${r}`,
-          tls,
-          users: [
-            { user: `relay-${r}`, password: `relay-${r}-secret` },
-            {
-              user: `replication-${r}`,
-              password: `replication-${r}-secret`,
-              permissions: replicationPermissions,
-            },
-          ],
-        }),
-      ),
-    )) as [NatsServerHandle, NatsServerHandle];
+    const [natsA, natsB] = await startRegionNatsServers(pki);
     cleanups.push(
       () => natsA.cleanup(),
       () => natsB.cleanup(),
@@ -159,16 +136,8 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
         CONTROL_PLANE_BROKER_DB_PREFIX: `crdr_${name}_${r}_`.toLowerCase(),
         CONTROL_PLANE_BROKER_SCRYPT_COST: '1024',
         CONTROL_PLANE_CHILD_LOG_LEVEL: 'warn',
-        CONTROL_PLANE_NATS_URL: nats.url,
-        CONTROL_PLANE_NATS_USER: `relay-${r}`,
-        CONTROL_PLANE_NATS_PASSWORD: `relay-${r}-secret`,
-        CONTROL_PLANE_NATS_TLS_CA: pki.ca.certPath,
-        CONTROL_PLANE_NATS_TLS_CERT: pki.client.certPath,
-        CONTROL_PLANE_NATS_TLS_KEY: pki.client.keyPath,
+        ...controlPlaneNatsEnv(r, nats, pki),
         CONTROL_PLANE_REPLICATION_NATS_URL: replicationNatsUrl,
-        CONTROL_PLANE_REPLICATION_USER: `replication-${r}`,
-        CONTROL_PLANE_REPLICATION_PASSWORD: `replication-${r}-secret`,
-        CONTROL_PLANE_REPLICATION_INBOX_PREFIX: inboxPrefix,
         LOG_LEVEL: 'info',
       };
       const killControlPlane = async () => {

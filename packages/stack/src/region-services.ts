@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { checkGrpcHealth } from '@crdr/proto';
-import { renderNatsConfig, type TestPki } from '@crdr/testing';
+import { renderNatsConfig, replicationUserWildcardPermissions, type TestPki } from '@crdr/testing';
 import type { RegionName, StackLayout } from './stack-layout.js';
 import type { RegionState, StackState } from './stack-state.js';
 import {
@@ -79,12 +79,7 @@ function natsConfig(ctx: RegionContext): string {
         {
           user: natsReplicationUser,
           password: state.natsReplicationPassword,
-          permissions: {
-            publish: {
-              allow: ['$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.ACK.>'],
-            },
-            subscribe: { allow: [`${replicationInboxPrefix}.>`] },
-          },
+          permissions: replicationUserWildcardPermissions({ inboxPrefix: replicationInboxPrefix }),
         },
       ],
     },

@@ -24,6 +24,7 @@ export {
 } from './nats-server.js';
 export {
   replicationUserPermissions,
+  replicationUserWildcardPermissions,
   type ReplicationPermissionOptions,
 } from './replication-permissions.js';
 export {

@@ -59,3 +59,23 @@ function assertToken(what: string, value: string): void {
   if (value === '' || /[.*>\s]/.test(value))
     throw new Error(`${what} ${JSON.stringify(value)} is not a single NATS subject token`);
 }
+
+/**
+ * The permissions of a Region-wide replication user, for a NATS server whose replication logs
+ * come and go while it runs (a control plane pairs and unpairs brokers): read through any
+ * stream's consumers and ack, nothing else — no stream subject, no CREATE, DELETE, PURGE or
+ * MSG.GET, no publish into a log. Wider than {@link replicationUserPermissions}, which names one
+ * stream and consumer, but the NATS servers of this project hold only replication logs.
+ */
+export function replicationUserWildcardPermissions(
+  options: ReplicationPermissionOptions = {},
+): NatsPermissions {
+  const inboxPrefix = options.inboxPrefix ?? '_INBOX';
+  for (const token of inboxPrefix.split('.')) assertToken('inboxPrefix', token);
+  return {
+    publish: {
+      allow: ['$JS.API.CONSUMER.INFO.*.*', '$JS.API.CONSUMER.MSG.NEXT.*.*', '$JS.ACK.>'],
+    },
+    subscribe: { allow: [`${inboxPrefix}.>`] },
+  };
+}
