@@ -48,6 +48,12 @@ describe('pnpm stack', () => {
     for (const port of allPorts(first)) expect(await listening(port), `port ${port}`).toBe(true);
     const health = await fetch(`${first.regions['region-a']!['metricsHttp']}/metrics`);
     expect(health.ok).toBe(true);
+    // Each control plane serves its Region's web console.
+    for (const [name, region] of Object.entries(first.regions)) {
+      const login = await fetch(`${region['console']}/login`);
+      expect(login.status, `${name} console`).toBe(200);
+      expect(await login.text()).toContain(name);
+    }
   });
 
   it('a second up is a no-op that prints the same endpoints', async () => {
