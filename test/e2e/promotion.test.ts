@@ -159,7 +159,8 @@ describe('promotion sagas across two Regions', () => {
     await load.waitForConfirmed(200);
     const report = await load.stop();
     const [seenA, seenB] = await sampler.stop();
-    expect(report.lost, 'messages lost').toEqual([]);
+    const summary = JSON.stringify({ ...report, lost: report.lost.length });
+    expect(report.lost, `messages lost (${summary})`).toEqual([]);
     expect(report.duplicated, 'messages duplicated').toEqual([]);
     expect(report.sentConfirmed).toBeGreaterThanOrEqual(400);
     expect(seenB).toContain('REPLICA/PROMOTION_IN_PROGRESS');

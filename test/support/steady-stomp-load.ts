@@ -27,6 +27,8 @@ export interface SteadyLoadReport {
   readonly delivered: number;
   readonly producerReconnects: number;
   readonly consumerReconnects: number;
+  /** Which endpoint each (re)connection of the producer and the consumer reached, and when. */
+  readonly connections: readonly string[];
   /** ERROR `message`s the clients were sent when their broker stopped serving them. */
   readonly errors: readonly string[];
 }
@@ -51,8 +53,9 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
   let delivered = 0;
   let producerReconnects = 0;
   let consumerReconnects = 0;
+  const connections: string[] = [];
 
-  async function connectAny(): Promise<StompClient> {
+  async function connectAny(who: string): Promise<StompClient> {
     for (;;) {
       for (const endpoint of options.endpoints()) {
         try {
@@ -62,6 +65,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
             connectTimeoutMs: 2_000,
           });
           client.onError((e) => errors.push(e.headers['message'] ?? e.message));
+          connections.push(`${who} ${endpoint} at ${new Date().toISOString()}`);
           return client;
         } catch {
           // Refused (replica, demoting, held) or away: try the next one.
@@ -76,7 +80,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
     let client: StompClient | undefined;
     while (!stopping) {
       if (client === undefined) {
-        client = await connectAny();
+        client = await connectAny('producer');
         producerReconnects++;
       }
       const n = ++seq;
@@ -95,7 +99,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
 
   const consumer = (async () => {
     while (!consumerStopping) {
-      const client = await connectAny();
+      const client = await connectAny('consumer');
       consumerReconnects++;
       const onMessage = (message: StompMessage): void => {
         const id = message.messageId;
@@ -151,6 +155,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
         producerReconnects,
         consumerReconnects,
         errors,
+        connections,
       };
     },
   };

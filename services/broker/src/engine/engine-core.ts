@@ -85,7 +85,10 @@ export class EngineCore {
         },
       );
     }
-    if (!this.serving && this.unservedReason !== undefined) {
+    // A reason is set before serving stops: a demotion evicts its clients and then still writes
+    // the switchover marker behind every pending write, and a client that reconnected in that
+    // window would be left on a broker that no longer delivers anything.
+    if (this.unservedReason !== undefined) {
       throw unavailable(this.unservedReason);
     }
     if (!this.serving) {
