@@ -5,13 +5,7 @@ import { checkGrpcHealth } from '@crdr/proto';
 import { renderNatsConfig, replicationUserWildcardPermissions, type TestPki } from '@crdr/testing';
 import type { RegionName, StackLayout } from './stack-layout.js';
 import type { RegionState, StackState } from './stack-state.js';
-import {
-  isAlive,
-  markedProcesses,
-  stackMark,
-  stackMarkVariable,
-  startDetached,
-} from './stack-processes.js';
+import { isMarked, stackMark, stackMarkVariable, startDetached } from './stack-processes.js';
 
 export const host = '127.0.0.1';
 
@@ -161,10 +155,10 @@ export async function runningPid(
   } catch {
     return undefined;
   }
-  if (!isAlive(record.pid)) return undefined;
   // A recycled pid is not ours: it must carry this Region's mark.
-  const marked = await markedProcesses(stackMark(ctx.layout.dir, ctx.region));
-  return marked.includes(record.pid) ? record.pid : undefined;
+  return (await isMarked(record.pid, stackMark(ctx.layout.dir, ctx.region)))
+    ? record.pid
+    : undefined;
 }
 
 /** Starts one service unless it runs already; returns whether it was started. */

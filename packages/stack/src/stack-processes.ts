@@ -42,21 +42,26 @@ export function startDetached(options: DetachedProcessOptions): number {
 
 /** The pids of live processes whose environment holds exactly `CRDR_STACK=<mark>`. */
 export async function markedProcesses(mark: string): Promise<number[]> {
-  const wanted = `${stackMarkVariable}=${mark}`;
   const found: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let environ: string;
-    try {
-      environ = await readFile(`/proc/${entry}/environ`, 'latin1');
-    } catch {
-      continue; // gone meanwhile, or not ours to read
-    }
-    if (environ.split('\0').includes(wanted) && !(await isZombie(entry))) found.push(pid);
+    if (pid !== process.pid && (await isMarked(pid, mark))) found.push(pid);
   }
   return found;
+}
+
+/** Whether `pid` is a live process carrying `CRDR_STACK=<mark>` (a recycled pid does not). */
+export async function isMarked(pid: number, mark: string): Promise<boolean> {
+  let environ: string;
+  try {
+    environ = await readFile(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return false; // gone meanwhile, or not ours to read
+  }
+  return (
+    environ.split('\0').includes(`${stackMarkVariable}=${mark}`) && !(await isZombie(String(pid)))
+  );
 }
 
 async function isZombie(pid: string): Promise<boolean> {
@@ -87,14 +92,5 @@ export async function killMarked(mark: string, timeoutMs = 10_000): Promise<numb
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
