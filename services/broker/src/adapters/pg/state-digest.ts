@@ -24,6 +24,10 @@ const pageSize = 2000;
 export async function computeStateDigest(db: Kysely<Database>): Promise<StateDigest> {
   return db.transaction().execute(async (trx) => {
     await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`.execute(trx);
+    // Every table at once, before the snapshot and in the order a replica's resync truncates
+    // them: taken one query at a time, the digest could hold one table while the TRUNCATE holds
+    // the next, and Postgres would end one of the two as a deadlock.
+    await sql`LOCK TABLE messages, stores, destinations, users IN ACCESS SHARE MODE`.execute(trx);
     const hash = createHash('sha256');
     const line = (...fields: ReadonlyArray<string | number | bigint | null>): void => {
       hash.update(JSON.stringify(fields.map((f) => (typeof f === 'bigint' ? f.toString() : f))));
