@@ -23,7 +23,15 @@ export async function listenStomp(
     const transport: StompTransport = {
       kind: 'stomp',
       remoteAddress: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
-      write: (data) => socket.write(data),
+      write: (data) => {
+        // The frames of one turn of the event loop (the receipts of a group commit, a burst of
+        // deliveries) leave in one system call instead of one each.
+        if (socket.writableCorked === 0) {
+          socket.cork();
+          process.nextTick(() => socket.uncork());
+        }
+        return socket.write(data);
+      },
       end: () => socket.end(),
       destroy: () => socket.destroy(),
     };
