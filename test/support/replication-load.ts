@@ -10,6 +10,9 @@ import type { BrokerAdminClient } from './two-regions.js';
 // changes (destinations created, purged and deleted, users created), and non-persistent
 // messages, which must not be replicated.
 
+/** Bytes of a body the broker's outbox stores without it (from 256 bytes in one event). */
+const largeBody = 400;
+
 export type LoadKind = 'queues' | 'transactions' | 'nacks' | 'expiries' | 'durables' | 'admin';
 
 export const allLoadKinds: readonly LoadKind[] = [
@@ -131,7 +134,8 @@ export function startReplicationLoad(options: ReplicationLoadOptions): Replicati
               const persistent = i % 10 !== 9;
               await client.send(
                 `/queue/${p}.orders.${i % 3}`,
-                `order ${producer}-${lane}-${i}`,
+                // Half the bodies are large enough to be left out of the outbox and read back.
+                `order ${producer}-${lane}-${i}`.padEnd(i % 2 === 0 ? largeBody : 0, '.'),
                 {
                   persistent,
                   priority: i % 7 === 0 ? 9 : 4,
@@ -188,7 +192,7 @@ export function startReplicationLoad(options: ReplicationLoadOptions): Replicati
           const deadline = Date.now() + 2_000;
           while (inbox.length === 0 && Date.now() < deadline && !signal.aborted) await nap(5);
           await client.begin(tx);
-          await client.send(`/queue/${p}.tx.out`, `reply ${round}.1`, {
+          await client.send(`/queue/${p}.tx.out`, `reply ${round}.1`.padEnd(largeBody, '.'), {
             persistent: true,
             transaction: tx,
           });
@@ -229,10 +233,14 @@ export function startReplicationLoad(options: ReplicationLoadOptions): Replicati
           { ack: 'client-individual', 'activemq.prefetchSize': 10 },
         );
         while (!signal.aborted) {
-          await client.send(`/queue/${p}.poison`, `poison ${figures.poisonSent}`, {
-            persistent: true,
-            'x-kind': 'poison',
-          });
+          await client.send(
+            `/queue/${p}.poison`,
+            `poison ${figures.poisonSent}`.padEnd(largeBody, '.'),
+            {
+              persistent: true,
+              'x-kind': 'poison',
+            },
+          );
           figures.poisonSent++;
           await nap(100);
         }
@@ -246,10 +254,14 @@ export function startReplicationLoad(options: ReplicationLoadOptions): Replicati
         const client = await open('expiries');
         while (!signal.aborted) {
           const expires = Date.now() + 300;
-          await client.send(`/queue/${p}.expiring`, `short-lived ${figures.expiringSent}`, {
-            persistent: true,
-            expires,
-          });
+          await client.send(
+            `/queue/${p}.expiring`,
+            `short-lived ${figures.expiringSent}`.padEnd(largeBody, '.'),
+            {
+              persistent: true,
+              expires,
+            },
+          );
           if (kinds.has('durables')) {
             await client.send(`/topic/${p}.events`, `short-lived event`, {
               persistent: true,

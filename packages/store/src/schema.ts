@@ -113,6 +113,8 @@ export interface ReplicationEventTable {
   created_at_ms: bigint;
   /** The encoded `crdr.replication.v1.ReplicationEvent`. */
   payload: Buffer;
+  /** The payload's messages were written without their bodies, which the messages table holds. */
+  bodies_in_store: Generated<boolean>;
 }
 
 export interface ReplicationLogTable {

@@ -1,6 +1,7 @@
 import { failedPrecondition } from '@crdr/errors';
 import { decodeEvent, type DecodedEvent } from '@crdr/replication';
 import type { Database, Kysely } from '@crdr/store';
+import { readOutbox } from '../adapters/pg/outbox.js';
 import { readLogInfo, type LogInfo } from '../adapters/pg/promotion.repository.js';
 import { divergentMessages, summarizeEvent } from '../domain/log-tail.js';
 import type { DivergentMessagesPage, LogEventsPage, LogReader } from './engine.types.js';
@@ -67,13 +68,7 @@ export function createOwnLogReader(options: OwnLogReaderOptions): OwnLogReader {
     }
     if (events.length < max) {
       const from = events.length > 0 ? BigInt(events.at(-1)!.sequence) : afterSeq;
-      const rows = await db
-        .selectFrom('replication_events')
-        .select(['seq', 'payload'])
-        .where('seq', '>', from)
-        .orderBy('seq')
-        .limit(max - events.length)
-        .execute();
+      const rows = await readOutbox(db, from, max - events.length);
       for (const r of rows) events.push(decodeEvent(r.payload));
     }
     return { events, info };

@@ -29,6 +29,7 @@ import {
   type Logger,
 } from '@crdr/telemetry';
 import type { CommittedEvent } from '../pg/store-writer.js';
+import { readOutbox } from '../pg/outbox.js';
 
 export interface ReplicationRelayOptions {
   readonly db: Kysely<Database>;
@@ -231,18 +232,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       handedOver = handedOver.slice(taken.length);
       return taken;
     }
-    const rows = await db
-      .selectFrom('replication_events')
-      .select(['seq', 'created_at_ms', 'payload'])
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(batchSize)
-      .execute();
-    return rows.map((r) => ({
-      seq: r.seq,
-      createdAtMs: Number(r.created_at_ms),
-      payload: r.payload,
-    }));
+    return readOutbox(db, after, batchSize);
   }
 
   /**

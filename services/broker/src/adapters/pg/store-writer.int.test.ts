@@ -9,6 +9,7 @@ import {
 } from '@crdr/store';
 import { createTestDatabase, type TestDatabase } from '@crdr/testing';
 import { decodeEvent } from '@crdr/replication';
+import { readOutbox } from './outbox.js';
 import { createStoreWriter, type NewMessage } from './store-writer.js';
 
 const message = (i: number): NewMessage => ({
@@ -94,6 +95,49 @@ describe('store writer: the replication outbox', () => {
       .select('last_seq')
       .executeTakeFirstOrThrow();
     expect(last_seq).toBe(2n);
+    await writer.close();
+  });
+
+  it('stores a SEND without its bodies, which the relay reads back from the messages table', async () => {
+    await sql`DELETE FROM replication_events`.execute(db);
+    await sql`DELETE FROM messages`.execute(db);
+    const writer = createStoreWriter({
+      db,
+      lastSeq: 100n,
+      lastEventSeq: 10n,
+      replication: () => ({ brokerId: 'b1', epoch: 3n }),
+    });
+    const big = (i: number): NewMessage => ({ ...message(i), body: Buffer.alloc(300, i) });
+    const sent = [big(1), big(2)];
+    await writer.write({ inserts: sent });
+    await writer.write({ inserts: [message(3)] }); // 3 body bytes: stored whole
+    await writer.write({ deletes: [{ storeId: 1, priority: 4, seq: sent[0]!.seq! }] });
+
+    const stored = await db
+      .selectFrom('replication_events')
+      .select(['seq', 'payload', 'bodies_in_store'])
+      .orderBy('seq')
+      .execute();
+    expect(stored.map((r) => r.bodies_in_store)).toEqual([true, false, false]);
+    expect(stored[0]!.payload.length).toBeLessThan(300);
+    expect(decodeEvent(stored[0]!.payload).messageSent!.rows.map((r) => r.body.length)).toEqual([
+      0, 0,
+    ]);
+
+    // Read back whole; the message consumed by event 13 is left out of event 11.
+    const outbox = await readOutbox(db, 10n, 100);
+    expect(outbox.map((e) => e.seq)).toEqual([11n, 12n, 13n]);
+    const first = decodeEvent(outbox[0]!.payload);
+    expect(first.sequence).toBe('11');
+    expect(first.epoch).toBe('3');
+    expect(first.messageSent!.rows.map((r) => [r.messageId, Buffer.from(r.body)])).toEqual([
+      ['ID:m-2', Buffer.alloc(300, 2)],
+    ]);
+    expect(first.messageSent!.rows[0]!.headers).toEqual({ n: '2' });
+    expect(decodeEvent(outbox[1]!.payload).messageSent!.rows[0]!.body).toEqual(
+      Buffer.from([3, 0, 255]),
+    );
+    expect(Buffer.from(outbox[2]!.payload)).toEqual(stored[2]!.payload);
     await writer.close();
   });
 });

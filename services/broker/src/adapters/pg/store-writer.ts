@@ -1,6 +1,7 @@
 import { unavailable } from '@crdr/errors';
 import type { replicationV1 } from '@crdr/proto';
 import { encodeEvent, type ReplicationEvent } from '@crdr/replication';
+import { withoutBodies } from './outbox.js';
 import {
   insertMessagesSql,
   packBodies,
@@ -451,6 +452,9 @@ class EventLog {
   readonly #createdAtMs: number;
   readonly #seqs: bigint[] = [];
   readonly #payloads: Buffer[] = [];
+  /** What the outbox stores: the payload, or the payload without its messages' bodies. */
+  readonly #stored: Buffer[] = [];
+  readonly #bodiesInStore: boolean[] = [];
   /** Trace contexts by index in `#seqs`; allocated only when an event carries one. */
   #traceContexts: Array<Readonly<Record<string, string>> | undefined> | undefined;
 
@@ -473,18 +477,20 @@ class EventLog {
       this.#traceContexts[this.#seqs.length] = traceContext;
     }
     this.#seqs.push(seq);
-    this.#payloads.push(
-      Buffer.from(
-        encodeEvent({
-          ...change,
-          sequence: seq.toString(),
-          epoch: target.epoch.toString(),
-          createdAtMs: String(this.#createdAtMs),
-          brokerId: target.brokerId,
-          ...(traceContext === undefined ? {} : { traceContext: { ...traceContext } }),
-        }),
-      ),
+    const envelope = {
+      sequence: seq.toString(),
+      epoch: target.epoch.toString(),
+      createdAtMs: String(this.#createdAtMs),
+      brokerId: target.brokerId,
+      ...(traceContext === undefined ? {} : { traceContext: { ...traceContext } }),
+    };
+    const payload = Buffer.from(encodeEvent({ ...change, ...envelope }));
+    this.#payloads.push(payload);
+    const slim = withoutBodies(change);
+    this.#stored.push(
+      slim === undefined ? payload : Buffer.from(encodeEvent({ ...slim, ...envelope })),
     );
+    this.#bodiesInStore.push(slim !== undefined);
   }
 
   /**
@@ -533,15 +539,16 @@ class EventLog {
   /** The CTE that writes the events and moves the log's last sequence, or nothing. */
   statement(guard: RawBuilder<unknown>): RawBuilder<unknown> | undefined {
     if (this.#seqs.length === 0) return undefined;
-    const { blob, offsets, lengths } = packBodies(this.#payloads);
+    const { blob, offsets, lengths } = packBodies(this.#stored);
     const epoch = this.#target!.epoch.toString();
     const last = this.#seqs[this.#seqs.length - 1]!.toString();
     return sql`events AS (
-      INSERT INTO replication_events (seq, epoch, created_at_ms, payload)
+      INSERT INTO replication_events (seq, epoch, created_at_ms, payload, bodies_in_store)
       SELECT u.seq, ${epoch}::int8, ${String(this.#createdAtMs)}::int8,
-             substring(${blob}::bytea FROM u.payload_offset FOR u.payload_length)
-      FROM unnest(${this.#seqs.map(String)}::int8[], ${offsets}::int[], ${lengths}::int[])
-        AS u(seq, payload_offset, payload_length)
+             substring(${blob}::bytea FROM u.payload_offset FOR u.payload_length), u.bodies_in_store
+      FROM unnest(${this.#seqs.map(String)}::int8[], ${offsets}::int[], ${lengths}::int[],
+                  ${this.#bodiesInStore}::boolean[])
+        AS u(seq, payload_offset, payload_length, bodies_in_store)
       WHERE ${guard}), log AS (
       UPDATE replication_log SET last_seq = ${last}::int8 WHERE ${guard})`;
   }
