@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  Events,
   RetentionPolicy,
   StorageType,
   connect,
@@ -11,6 +12,7 @@ import {
   type NatsConnection,
   type PubAck,
 } from 'nats';
+import { unavailable } from '@crdr/errors';
 import { sql, type Database, type Kysely } from '@crdr/store';
 import {
   decodeEvent,
@@ -105,6 +107,24 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   const createdAt = new Map<bigint, number>();
   let replicas: ReplicaAcknowledgement[] = [];
   let lastAckPollMs = 0;
+  /** Settles when the connection to NATS drops: the publishes in flight will get no answer. */
+  let disconnected: Promise<void> = new Promise(() => undefined);
+  let reconnected = new AbortController();
+  let onDisconnect: () => void = () => undefined;
+  const armDisconnect = (): void => {
+    disconnected = new Promise((resolve) => (onDisconnect = resolve));
+  };
+  /**
+   * A request sent before NATS went away is never answered: rather than wait for its timeout
+   * (seconds), give up on it when the connection drops, and start over once it is back.
+   */
+  const unlessDisconnected = <T>(request: Promise<T>): Promise<T> =>
+    Promise.race([
+      request,
+      disconnected.then(() => {
+        throw unavailable('the connection to NATS dropped while a request was in flight');
+      }),
+    ]);
 
   async function pollAcknowledgements(manager: JetStreamManager): Promise<void> {
     const now = Date.now();
@@ -162,6 +182,19 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       });
       jsm = await nc.jetstreamManager();
       streamGeneration = undefined;
+      armDisconnect();
+      const connection = nc;
+      void (async () => {
+        for await (const s of connection.status()) {
+          if (s.type === Events.Disconnect) onDisconnect();
+          else if (s.type === Events.Reconnect) {
+            armDisconnect();
+            // Publish again now, not when the backoff of the attempts made meanwhile ends.
+            reconnected.abort();
+            reconnected = new AbortController();
+          }
+        }
+      })().catch(() => undefined);
     }
     return { js: nc.jetstream(), jsm: jsm! };
   }
@@ -293,10 +326,10 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
             .executeTakeFirstOrThrow();
           generationCheckedAtMs = Date.now();
           if (generation !== streamGeneration) position = undefined;
-          await ensureStream(manager, generation);
+          await unlessDisconnected(ensureStream(manager, generation));
         }
         if (position === undefined) {
-          position = await streamPosition(manager);
+          position = await unlessDisconnected(streamPosition(manager));
           const recorded = await db
             .selectFrom('replication_published')
             .selectAll()
@@ -317,7 +350,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
               return js.publish(subject, row.payload, options);
             return publishTraced(js, row.seq, row.payload, row.traceContext, options);
           });
-          const results = await Promise.allSettled(acks);
+          const results = await unlessDisconnected(Promise.allSettled(acks));
           for (let i = 0; i < results.length; i++) {
             const r = results[i]!;
             if (r.status === 'rejected') {
@@ -346,7 +379,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           );
           recordedSeq = published;
         }
-        await pollAcknowledgements(manager);
+        await unlessDisconnected(pollAcknowledgements(manager));
         backoffMs = 200;
         if (idle) await waitForWork();
       } catch (error) {
@@ -354,10 +387,11 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         position = undefined;
         status = { ...status, connected: nc !== undefined && !nc.isClosed() };
         log.warn({ err: error, stream }, 'replication relay: publish failed; retrying');
+        const again = reconnected.signal;
         await sleep(backoffMs + Math.random() * backoffMs, undefined, {
-          signal: abort.signal,
+          signal: AbortSignal.any([abort.signal, again]),
         }).catch(() => undefined);
-        backoffMs = Math.min(backoffMs * 2, 5000);
+        backoffMs = again.aborted ? 200 : Math.min(backoffMs * 2, 5000);
       }
     }
   }

@@ -1,4 +1,5 @@
 import {
+  Events,
   createInbox,
   nanos,
   type Msg,
@@ -163,6 +164,15 @@ export function createJetStreamPuller(
       if (current !== undefined) onStatus(current, msg);
     },
   });
+
+  // A request sent before the connection dropped died with it (a restarted server forgot it):
+  // end it once the connection is back, so the next one goes out now rather than after its
+  // expiry. What it received stays valid and is handed over as usual.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Reconnect) current?.finish('ended');
+    }
+  })().catch(() => undefined);
 
   return {
     pull(request) {
