@@ -28,6 +28,10 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   });
   // An idle client losing its connection must not crash the process; the next query fails.
   pool.on('error', () => undefined);
+  // A connection lost while a client is checked out between two statements (a transaction
+  // waiting on the caller) would be an uncaught 'error' event; the client's next query fails
+  // with it instead, and the pool discards the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
