@@ -1,12 +1,13 @@
 /**
- * `pnpm bench:replication [--seconds S] [--rate R] [--size BYTES]`
+ * `pnpm bench:replication [--seconds S] [--rate R] [--size BYTES] [--burst N] [--warmup N]`
  *
  * Two Regions on this machine: a NATS JetStream server, a primary broker (CRDR on, relaying to
  * that NATS) and a replicator applying the log to a replica store in another database. Prints,
  * with replication on: the bench:broker producer figures (4 producers x 64 SENDs in flight, a
  * receipt on each), ReplicationLag p50/p99 (TP - TC of the last applied event while events are
  * pending, sampled every 20 ms, as ARCHITECTURE.md defines it) at a steady R msg/s, and the
- * highest steady rate at which the lag stays bounded. Prints figures; asserts nothing.
+ * highest steady rate at which the lag stays bounded. A warm-up of N messages, not counted,
+ * comes first, so the figures are of compiled code. Prints figures; asserts nothing.
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5000' },
     size: { type: 'string', default: '1024' },
     burst: { type: 'string', default: '50000' },
+    warmup: { type: 'string', default: '20000' },
   },
   strict: true,
 });
@@ -30,6 +32,7 @@ const seconds = Number(values.seconds);
 const steadyRate = Number(values.rate);
 const size = Number(values.size);
 const burst = Number(values.burst);
+const warmup = Number(values.warmup);
 const body = randomBytes(size).toString('base64').slice(0, size);
 const pgBase = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(4).toString('hex');
@@ -89,6 +92,10 @@ async function main(): Promise<void> {
         REPLICATOR_NATS_URL: nats.url,
         LOG_LEVEL: 'warn',
       },
+      // BENCH_REPLICATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the replicator.
+      nodeArgs: (process.env['BENCH_REPLICATOR_NODE_ARGS'] ?? '')
+        .split(' ')
+        .filter((a) => a !== ''),
     });
     const status = createClient(
       loadProto().crdr.replicator.v1.ReplicatorService,
@@ -136,8 +143,8 @@ async function main(): Promise<void> {
       }, 500);
       timer.unref();
     }
-    // 1. Producer figures with replication on.
-    {
+    // 4 producers x 64 SENDs in flight, a receipt on each.
+    const produce = async (count: number): Promise<{ secs: number; latencies: number[] }> => {
       const latencies: number[] = [];
       let next = 0;
       const t0 = performance.now();
@@ -145,7 +152,7 @@ async function main(): Promise<void> {
         clients.map((c) =>
           Promise.all(
             Array.from({ length: 64 }, async () => {
-              while (next < burst) {
+              while (next < count) {
                 next++;
                 const s = performance.now();
                 await c.send('/queue/bench', body, { persistent: 'true' });
@@ -155,8 +162,19 @@ async function main(): Promise<void> {
           ),
         ),
       );
-      const secs = (performance.now() - t0) / 1000;
-      latencies.sort((a, b) => a - b);
+      return { secs: (performance.now() - t0) / 1000, latencies: latencies.sort((a, b) => a - b) };
+    };
+    // 0. Warm-up, not measured: the services' code is compiled and optimized by the JIT.
+    if (warmup > 0) {
+      const w = await produce(warmup);
+      await waitApplied();
+      console.log(
+        `warm-up: ${fmt(warmup)} messages at ${fmt(warmup / w.secs)} msg/s (not counted)`,
+      );
+    }
+    // 1. Producer figures with replication on.
+    {
+      const { secs, latencies } = await produce(burst);
       const catchUp = await waitApplied();
       console.log(
         `produce 4x64 with replication on: ${fmt(burst / secs)} msg/s; receipt p50 ${fmt(pct(latencies, 50), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms; replica caught up ${fmt(catchUp)} ms after the last receipt`,
