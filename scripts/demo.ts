@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       return waitForBroker(
         regionB,
         created.brokerId,
-        (b) => b.brokerState === 'RUNNING' || b.brokerState === 'REPLICA',
+        (b) => b.brokerState === 'REPLICA',
         'created',
       );
     },

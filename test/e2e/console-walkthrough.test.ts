@@ -109,12 +109,12 @@ describe('the seed walkthrough in the web consoles', { timeout: 600_000 }, () =>
     replicaId = await text(pageB, '[data-testid=broker-id]');
     await b.controlPlane.waitForBroker(
       replicaId,
-      (d) => d.brokerState === 'RUNNING',
-      'RUNNING',
+      (d) => d.brokerState === 'REPLICA',
+      'REPLICA',
       240_000,
     );
     await pageB
-      .locator('#replication-panel [data-testid=broker-state]', { hasText: /RUNNING|REPLICA/ })
+      .locator('#replication-panel [data-testid=broker-state]', { hasText: 'REPLICA' })
       .waitFor(longWait);
     expect(await text(pageB, '#replication-panel [data-testid=replication-role]')).toBe('REPLICA');
     expect(await text(pageB, '#replication-panel [data-testid=counterpart]')).toBe(

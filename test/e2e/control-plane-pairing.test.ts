@@ -66,8 +66,11 @@ async function failure(call: Promise<unknown>): Promise<{ code: string; message:
 }
 
 const running = (b: DescribedBroker): boolean => b.brokerState === 'RUNNING';
+/** A running replica of a pair shows BrokerState REPLICA, as in Amazon MQ. */
+const runningReplica = (b: DescribedBroker): boolean => b.brokerState === 'REPLICA';
 const replicating = (b: DescribedBroker): boolean =>
-  b.brokerState === 'RUNNING' && b.dataReplicationMetadata?.replicationStatus === 'REPLICATING';
+  (b.dataReplicationMetadata?.dataReplicationRole === 'REPLICA' ? runningReplica(b) : running(b)) &&
+  b.dataReplicationMetadata?.replicationStatus === 'REPLICATING';
 
 /** Both brokers' GetStateDigest through the admin user ListTargets hands out. */
 async function digests(primaryId: string, replicaId: string) {
@@ -247,7 +250,7 @@ describe('control plane: CRDR pairing across two Regions', () => {
 
     // The replica, created in region-b: the primary shows the pending mode until its reboot.
     const replica = await b.createBroker(replicaRequest(primary.brokerArn));
-    const replicaRunning = await regionB.waitForBroker(replica.brokerId, running, 'RUNNING');
+    const replicaRunning = await regionB.waitForBroker(replica.brokerId, runningReplica, 'REPLICA');
     expect(replicaRunning.dataReplicationMode).toBe('CRDR');
     expect(replicaRunning.dataReplicationMetadata).toMatchObject({
       dataReplicationRole: 'REPLICA',
@@ -350,7 +353,7 @@ describe('control plane: CRDR pairing across two Regions', () => {
       ...replicaRequest(primary.brokerArn),
       brokerName: 'orders-replica-2',
     });
-    await regionB.waitForBroker(second.brokerId, running, 'RUNNING');
+    await regionB.waitForBroker(second.brokerId, runningReplica, 'REPLICA');
     await a.rebootBroker({ brokerId: primary.brokerId });
     await regionA.waitForBroker(primary.brokerId, replicating, 'REPLICATING again');
     await regionB.waitForBroker(second.brokerId, replicating, 'REPLICATING');

@@ -149,12 +149,14 @@ describe('promotion sagas across two Regions', () => {
     );
     expect(counterpart(b1)).toMatchObject({ brokerId: primaryId, region: 'region-a' });
     expect(b1.dataReplicationMetadata?.promotion ?? null).toBeNull();
+    expect(b1.brokerState, 'the new primary is RUNNING').toBe('RUNNING');
     const a1 = await regions.a.waitForBroker(
       primaryId,
       (d) => role(d) === 'REPLICA' && status(d) === 'REPLICATING',
       'the replica of b, replicating',
     );
     expect(counterpart(a1)).toMatchObject({ brokerId: replicaId, region: 'region-b' });
+    expect(a1.brokerState, 'the old primary, now a replica, shows REPLICA').toBe('REPLICA');
 
     await load.waitForConfirmed(200);
     const report = await load.stop();

@@ -296,10 +296,13 @@ export async function createPair(
   const replica = await regions.b.client.createBroker(
     replicaRequest(`${name}-replica`, primary.brokerArn),
   );
-  await regions.b.waitForBroker(replica.brokerId, (d) => d.brokerState === 'RUNNING', 'RUNNING');
+  await regions.b.waitForBroker(replica.brokerId, (d) => d.brokerState === 'REPLICA', 'REPLICA');
   await regions.a.client.rebootBroker({ brokerId: primary.brokerId });
+  // A running replica shows BrokerState REPLICA, its primary RUNNING.
   const replicating = (d: DescribedBroker) =>
-    d.brokerState === 'RUNNING' && d.dataReplicationMetadata?.replicationStatus === 'REPLICATING';
+    d.brokerState ===
+      (d.dataReplicationMetadata?.dataReplicationRole === 'REPLICA' ? 'REPLICA' : 'RUNNING') &&
+    d.dataReplicationMetadata?.replicationStatus === 'REPLICATING';
   await regions.a.waitForBroker(primary.brokerId, replicating, 'REPLICATING');
   await regions.b.waitForBroker(replica.brokerId, replicating, 'REPLICATING');
   return { primaryId: primary.brokerId, replicaId: replica.brokerId };

@@ -15,6 +15,7 @@ export function badge(value: string | undefined, testId?: string): SafeHtml {
 function toneOf(value: string): 'ok' | 'busy' | 'bad' | 'idle' {
   switch (value) {
     case 'RUNNING':
+    case 'REPLICA':
     case 'REPLICATING':
     case 'PROMOTED':
     case 'PRIMARY':

@@ -51,6 +51,16 @@ export function toPendingReplicationMetadata(
   };
 }
 
+/**
+ * The BrokerState shown to users: a running replica of a CRDR pair is `REPLICA`, as in Amazon MQ
+ * (it serves no client until it is promoted); every other state is the aggregate's own.
+ */
+export function shownBrokerState(b: BrokerAggregate): string {
+  return b.state === 'RUNNING' && b.role === 'REPLICA' && b.dataReplicationMode === 'CRDR'
+    ? 'REPLICA'
+    : b.state;
+}
+
 export function toDescribeBroker(b: BrokerAggregate): controlPlaneV1.DescribeBrokerResponse {
   const metadata = toReplicationMetadata(b);
   const pending = toPendingReplicationMetadata(b);
@@ -58,7 +68,7 @@ export function toDescribeBroker(b: BrokerAggregate): controlPlaneV1.DescribeBro
     brokerId: b.brokerId,
     brokerArn: b.brokerArn,
     brokerName: b.spec.brokerName,
-    brokerState: b.state,
+    brokerState: shownBrokerState(b),
     deploymentMode: b.spec.deploymentMode,
     engineType: b.spec.engineType,
     engineVersion: b.spec.engineVersion,
@@ -80,7 +90,7 @@ export function toBrokerSummary(b: BrokerAggregate): controlPlaneV1.BrokerSummar
     brokerId: b.brokerId,
     brokerArn: b.brokerArn,
     brokerName: b.spec.brokerName,
-    brokerState: b.state,
+    brokerState: shownBrokerState(b),
     deploymentMode: b.spec.deploymentMode,
     hostInstanceType: b.spec.hostInstanceType,
     created: b.createdAt,
