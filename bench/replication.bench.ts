@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:replication [--seconds S] [--rate R] [--size BYTES] [--burst N] [--warmup N]`
+ * `pnpm bench:replication [--seconds S] [--rate R] [--size BYTES] [--burst N] [--warmup N] [--snapshot N]`
  *
  * Two Regions on this machine: a NATS JetStream server, a primary broker (CRDR on, relaying to
  * that NATS) and a replicator applying the log to a replica store in another database. Prints,
@@ -7,7 +7,9 @@
  * receipt on each), ReplicationLag p50/p99 (TP - TC of the last applied event while events are
  * pending, sampled every 20 ms, as ARCHITECTURE.md defines it) at a steady R msg/s, and the
  * highest steady rate at which the lag stays bounded. A warm-up of N messages, not counted,
- * comes first, so the figures are of compiled code. Prints figures; asserts nothing.
+ * comes first, so the figures are of compiled code. With --snapshot N, replication is turned on
+ * only after N messages are stored, and the first line says how long the snapshot held writes.
+ * Prints figures; asserts nothing.
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1024' },
     burst: { type: 'string', default: '50000' },
     warmup: { type: 'string', default: '20000' },
+    snapshot: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -33,6 +36,7 @@ const steadyRate = Number(values.rate);
 const size = Number(values.size);
 const burst = Number(values.burst);
 const warmup = Number(values.warmup);
+const snapshot = Number(values.snapshot);
 const body = randomBytes(size).toString('base64').slice(0, size);
 const pgBase = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(4).toString('hex');
@@ -44,6 +48,55 @@ const pct = (sorted: number[], p: number): number =>
   sorted.length === 0
     ? NaN
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/**
+ * Fills a queue with `snapshot` messages while replication is off, then turns it on (which
+ * writes the snapshot the replica starts from) under a producer sending one message at a time:
+ * how long the SEND waited that waited longest says how long the snapshot held writes.
+ */
+async function snapshotPause(
+  stompEndpoint: string,
+  turnOn: () => Promise<unknown>,
+): Promise<string> {
+  const { host, port } = hostPort(stompEndpoint);
+  const client = await connectStomp({
+    host,
+    port,
+    login: 'admin',
+    passcode: 'admin',
+    heartBeat: [0, 0],
+  });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < snapshot) {
+        next++;
+        await client.send('/queue/backlog', body, { persistent: 'true' });
+      }
+    }),
+  );
+  let stop = false;
+  let longest = 0;
+  let sent = 0;
+  const producer = (async () => {
+    while (!stop) {
+      const s = performance.now();
+      await client.send('/queue/during-snapshot', body, { persistent: 'true' });
+      longest = Math.max(longest, performance.now() - s);
+      sent++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 500));
+  longest = 0;
+  const t0 = performance.now();
+  await turnOn();
+  const turnOnMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 500));
+  stop = true;
+  await producer;
+  client.destroy();
+  return `snapshot of ${fmt(snapshot)} messages: SetRole(CRDR) took ${fmt(turnOnMs)} ms; the longest SEND receipt meanwhile ${fmt(longest)} ms (${fmt(sent)} sent)`;
+}
 
 async function main(): Promise<void> {
   await ensureDatabase(primaryDb);
@@ -74,7 +127,14 @@ async function main(): Promise<void> {
       primary.endpoints['grpc']!.replace('grpc://', ''),
       { credentials: { username: 'admin', password: 'admin' } },
     );
-    await admin.setRole({ role: 'PRIMARY', epoch: '1', dataReplicationMode: 'CRDR' });
+    let snapshotFigures: string | undefined;
+    if (snapshot > 0) {
+      snapshotFigures = await snapshotPause(primary.endpoints['stomp']!, () =>
+        admin.setRole({ role: 'PRIMARY', epoch: '1', dataReplicationMode: 'CRDR' }),
+      );
+    } else {
+      await admin.setRole({ role: 'PRIMARY', epoch: '1', dataReplicationMode: 'CRDR' });
+    }
     const nc = await connect({ servers: nats.url });
     const jsm = await nc.jetstreamManager();
     const stream = replicationStreamName('bench-primary');
@@ -113,6 +173,12 @@ async function main(): Promise<void> {
       return performance.now() - t0;
     };
 
+    if (snapshotFigures !== undefined) {
+      const catchUp = await waitApplied();
+      console.log(
+        `${snapshotFigures}; the replica, started after it, held it all ${fmt(catchUp)} ms later`,
+      );
+    }
     const { host, port } = hostPort(primary.endpoints['stomp']!);
     const clients: StompClient[] = await Promise.all(
       Array.from({ length: 4 }, () =>

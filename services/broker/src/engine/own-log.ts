@@ -68,7 +68,7 @@ export function createOwnLogReader(options: OwnLogReaderOptions): OwnLogReader {
     }
     if (events.length < max) {
       const from = events.length > 0 ? BigInt(events.at(-1)!.sequence) : afterSeq;
-      const rows = await readOutbox(db, from, max - events.length);
+      const { events: rows } = await readOutbox(db, from, max - events.length);
       for (const r of rows) events.push(decodeEvent(r.payload));
     }
     return { events, info };

@@ -247,6 +247,8 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   /** Events handed over by the store writer after their commit, in sequence. */
   let handedOver: CommittedEvent[] = [];
   const maxHandedOver = 50_000;
+  /** The last read back stopped short of the batch (the bodies' budget): read on at once. */
+  let moreToRead = false;
 
   /** The next events to publish: from memory when they follow on, else read back. */
   async function nextEvents(after: bigint): Promise<
@@ -265,7 +267,9 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       handedOver = handedOver.slice(taken.length);
       return taken;
     }
-    return readOutbox(db, after, batchSize);
+    const { events, truncated } = await readOutbox(db, after, batchSize);
+    moreToRead = truncated;
+    return events;
   }
 
   /**
@@ -337,6 +341,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           recordedSeq = recorded.published_seq;
           published = recordedSeq > position.lastEventSeq ? recordedSeq : position.lastEventSeq;
         }
+        moreToRead = false;
         const rows = await nextEvents(published);
         if (rows.length > 0) {
           const offset = position.offset;
@@ -366,7 +371,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         }
         streamOffset = position.offset;
         // What was published is recorded, and leaves the outbox, a few times a second.
-        const idle = rows.length < batchSize;
+        const idle = rows.length < batchSize && !moreToRead;
         if (published > recordedSeq && (idle || Date.now() - recordedAtMs > 250)) {
           recordedAtMs = Date.now();
           await db

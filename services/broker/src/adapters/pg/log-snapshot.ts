@@ -1,7 +1,8 @@
 import { sql, type Database, type Transaction } from '@crdr/store';
-import type { ReplicatedChange } from './store-writer.js';
+import type { EmitOptions, ReplicatedChange } from './store-writer.js';
 
 const messagesPerEvent = 500;
+const noBody = Buffer.alloc(0);
 
 export interface StartedLog {
   readonly generation: bigint;
@@ -19,7 +20,7 @@ export interface StartedLog {
  */
 export async function startLog(
   trx: Transaction<Database>,
-  emit: (change: ReplicatedChange) => void,
+  emit: (change: ReplicatedChange, options?: EmitOptions) => void,
   flushEvents: () => Promise<void>,
   options: { readonly snapshot: boolean },
 ): Promise<StartedLog> {
@@ -37,7 +38,7 @@ export async function startLog(
 /** The store's whole state as events (the snapshot a new log opens with); returns messages copied. */
 async function writeLogSnapshot(
   trx: Transaction<Database>,
-  emit: (change: ReplicatedChange) => void,
+  emit: (change: ReplicatedChange, options?: EmitOptions) => void,
   flushEvents: () => Promise<void>,
 ): Promise<number> {
   const destinations = await trx.selectFrom('destinations').selectAll().orderBy('id').execute();
@@ -93,31 +94,38 @@ async function writeLogSnapshot(
       message_id: string;
       destination: string;
       headers: Record<string, string>;
-      body: Buffer;
       expires_at_ms: bigint | null;
       enqueued_at_ms: bigint;
       redelivery_count: number;
     }>`
-      SELECT * FROM messages
+      SELECT store_id, priority, seq, message_id, destination, headers, expires_at_ms,
+             enqueued_at_ms, redelivery_count
+      FROM messages
       WHERE (store_id, priority, seq) > (${after.store}, ${after.priority}, ${after.seq.toString()}::int8)
       ORDER BY store_id, priority, seq LIMIT ${messagesPerEvent}`.execute(trx);
     if (rows.rows.length === 0) break;
-    emit({
-      messageSent: {
-        rows: rows.rows.map((m) => ({
-          storeId: m.store_id,
-          priority: m.priority,
-          seq: m.seq.toString(),
-          messageId: m.message_id,
-          destination: m.destination,
-          headers: m.headers,
-          body: m.body,
-          expiresAtMs: (m.expires_at_ms ?? 0n).toString(),
-          enqueuedAtMs: m.enqueued_at_ms.toString(),
-          redeliveryCount: m.redelivery_count,
-        })),
+    // The bodies stay where they are: the writer is held only while the rows are listed, and
+    // the relay reads each body when it publishes (a message consumed by then is left out,
+    // its acknowledgement being a later event of this log).
+    emit(
+      {
+        messageSent: {
+          rows: rows.rows.map((m) => ({
+            storeId: m.store_id,
+            priority: m.priority,
+            seq: m.seq.toString(),
+            messageId: m.message_id,
+            destination: m.destination,
+            headers: m.headers,
+            body: noBody,
+            expiresAtMs: (m.expires_at_ms ?? 0n).toString(),
+            enqueuedAtMs: m.enqueued_at_ms.toString(),
+            redeliveryCount: m.redelivery_count,
+          })),
+        },
       },
-    });
+      { bodiesInStore: true },
+    );
     await flushEvents();
     copied += rows.rows.length;
     const last = rows.rows[rows.rows.length - 1]!;

@@ -15,6 +15,11 @@ const minBodyBytes = 256;
 
 const noBody = Buffer.alloc(0);
 
+/** Messages whose bodies one read back fetches, at most (past the first event). */
+const maxMessagesPerRead = 5000;
+/** Bytes of stored events one read back fetches, at most (past the first event). */
+const maxBytesPerRead = 4 * 1024 * 1024;
+
 type Row = replicationV1.StoredMessage;
 
 /**
@@ -56,26 +61,58 @@ export async function readOutbox(
   db: Kysely<Database>,
   afterSeq: bigint,
   limit: number,
-): Promise<OutboxEvent[]> {
-  const rows = await db
-    .selectFrom('replication_events')
-    .select(['seq', 'created_at_ms', 'payload', 'bodies_in_store'])
-    .where('seq', '>', afterSeq)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
-  const slim = rows.filter((r) => r.bodies_in_store).map((r) => decodeEvent(r.payload));
+): Promise<{
+  readonly events: OutboxEvent[];
+  /** Fewer events than there are, to keep a read within its budgets: more follow at once. */
+  readonly truncated: boolean;
+}> {
+  // Up to `limit` events, and past the first one no more than a few megabytes of them: the
+  // payloads of the rest stay in the database, their rows say that more follow.
+  const { rows: read } = await sql<{
+    seq: bigint;
+    created_at_ms: bigint;
+    payload: Buffer | null;
+    bodies_in_store: boolean;
+  }>`
+    SELECT seq, created_at_ms, bodies_in_store,
+           CASE WHEN before < ${maxBytesPerRead} THEN payload END AS payload
+    FROM (
+      SELECT seq, created_at_ms, payload, bodies_in_store,
+             sum(octet_length(payload)) OVER (ORDER BY seq) - octet_length(payload) AS before
+      FROM replication_events WHERE seq > ${afterSeq.toString()}::int8
+      ORDER BY seq LIMIT ${limit}) AS e
+    ORDER BY seq`.execute(db);
+  const rows: Array<(typeof read)[number] & { payload: Buffer }> = [];
+  for (const r of read) {
+    if (r.payload === null) break;
+    rows.push({ ...r, payload: r.payload });
+  }
+  // The bodies of a few thousand messages at a time: a snapshot's events hold 500 each.
+  const slim: DecodedEvent[] = [];
+  let messages = 0;
+  let end = rows.length;
+  for (let i = 0; i < rows.length; i++) {
+    if (!rows[i]!.bodies_in_store) continue;
+    const event = decodeEvent(rows[i]!.payload);
+    messages += storedRows(event).length;
+    if (slim.length > 0 && messages > maxMessagesPerRead) {
+      end = i;
+      break;
+    }
+    slim.push(event);
+  }
   const whole = new Map<bigint, Uint8Array>();
   if (slim.length > 0) {
     const bodies = await readBodies(db, slim.flatMap(storedRows));
     for (const event of slim)
       whole.set(BigInt(event.sequence), encodeEvent(restore(event, bodies)));
   }
-  return rows.map((r) => ({
+  const events = rows.slice(0, end).map((r) => ({
     seq: r.seq,
     createdAtMs: Number(r.created_at_ms),
     payload: whole.get(r.seq) ?? r.payload,
   }));
+  return { events, truncated: end < read.length };
 }
 
 type StoredRow = NonNullable<DecodedEvent['messageSent']>['rows'][number];
@@ -104,11 +141,13 @@ async function readBodies(
     seq: string;
     body: Buffer;
   }>`
-    SELECT m.store_id, m.priority, m.seq::text AS seq, m.body
-    FROM messages m
-    JOIN unnest(${rows.map((r) => r.storeId)}::int[], ${rows.map((r) => r.priority)}::smallint[],
+    SELECT k.store_id, k.priority, k.seq::text AS seq, m.body
+    FROM unnest(${rows.map((r) => r.storeId)}::int[], ${rows.map((r) => r.priority)}::smallint[],
                 ${rows.map((r) => r.seq)}::int8[]) AS k(store_id, priority, seq)
-      ON m.store_id = k.store_id AND m.priority = k.priority AND m.seq = k.seq`.execute(db);
+    -- One primary-key lookup per message, never a scan of the whole table.
+    CROSS JOIN LATERAL (
+      SELECT body FROM messages
+      WHERE store_id = k.store_id AND priority = k.priority AND seq = k.seq) AS m`.execute(db);
   for (const f of found)
     bodies.set(keyOf({ storeId: f.store_id, priority: f.priority, seq: f.seq }), f.body);
   return bodies;

@@ -125,7 +125,8 @@ describe('store writer: the replication outbox', () => {
     ]);
 
     // Read back whole; the message consumed by event 13 is left out of event 11.
-    const outbox = await readOutbox(db, 10n, 100);
+    const { events: outbox, truncated } = await readOutbox(db, 10n, 100);
+    expect(truncated).toBe(false);
     expect(outbox.map((e) => e.seq)).toEqual([11n, 12n, 13n]);
     const first = decodeEvent(outbox[0]!.payload);
     expect(first.sequence).toBe('11');

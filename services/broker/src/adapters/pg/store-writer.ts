@@ -127,6 +127,14 @@ export interface CommittedEvent {
   readonly traceContext?: Readonly<Record<string, string>>;
 }
 
+export interface EmitOptions {
+  /**
+   * The change's messages come without their bodies, which the messages table holds (a
+   * snapshot): the outbox stores the event so, and the relay fills them in when it publishes.
+   */
+  readonly bodiesInStore?: boolean;
+}
+
 export interface RunOptions {
   /**
    * Starts a new replication log in this run: sequences restart at 1 and the events emitted
@@ -145,7 +153,7 @@ export interface StoreWriter {
     work: (
       trx: Transaction<Database>,
       nextSeq: () => bigint,
-      emit: (change: ReplicatedChange) => void,
+      emit: (change: ReplicatedChange, options?: EmitOptions) => void,
       /** Writes the events emitted so far now, so a long run does not hold them all. */
       flushEvents: () => Promise<void>,
     ) => Promise<T>,
@@ -273,6 +281,8 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
             let result: Awaited<ReturnType<typeof work>>;
             const eventSeqBefore = lastEventSeq;
             const committed: CommittedEvent[] = [];
+            // Events written without their bodies cannot be handed over: the relay reads back.
+            let handOver = true;
             try {
               result = await db.transaction().execute(async (trx) => {
                 if (guard !== undefined) await guard(trx);
@@ -283,11 +293,17 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
                   const write = events.statement(sql`true`);
                   if (write !== undefined) await sql`WITH ${write} SELECT 1`.execute(trx);
                   // A long run (a snapshot) is not handed over in memory: the relay reads it back.
-                  if (committed.length < 1000) committed.push(...events.committed());
+                  handOver &&= events.complete;
+                  if (handOver && committed.length < 1000) committed.push(...events.committed());
                   else committed.length = 0;
                   events = new EventLog(target, () => ++lastEventSeq, now());
                 };
-                const value = await work(trx, nextSeq, (change) => events.add(change), flushEvents);
+                const value = await work(
+                  trx,
+                  nextSeq,
+                  (change, emitOptions) => events.add(change, undefined, emitOptions),
+                  flushEvents,
+                );
                 await flushEvents();
                 return value;
               });
@@ -297,7 +313,8 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
               return;
             }
             if (lastEventSeq !== eventSeqBefore) {
-              const complete = committed.length > 0 && committed[0]!.seq === eventSeqBefore + 1n;
+              const complete =
+                handOver && committed.length > 0 && committed[0]!.seq === eventSeqBefore + 1n;
               options.onEventsCommitted?.(lastEventSeq, complete ? committed : []);
             }
             try {
@@ -455,6 +472,7 @@ class EventLog {
   /** What the outbox stores: the payload, or the payload without its messages' bodies. */
   readonly #stored: Buffer[] = [];
   readonly #bodiesInStore: boolean[] = [];
+  #complete = true;
   /** Trace contexts by index in `#seqs`; allocated only when an event carries one. */
   #traceContexts: Array<Readonly<Record<string, string>> | undefined> | undefined;
 
@@ -468,7 +486,16 @@ class EventLog {
     return this.#target !== undefined;
   }
 
-  add(change: ReplicatedChange, traceContext?: Readonly<Record<string, string>>): void {
+  /** False once an event was added without its bodies: only the outbox has it, read back. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  add(
+    change: ReplicatedChange,
+    traceContext?: Readonly<Record<string, string>>,
+    options: EmitOptions = {},
+  ): void {
     const target = this.#target;
     if (target === undefined) return;
     const seq = this.#nextSeq();
@@ -486,6 +513,12 @@ class EventLog {
     };
     const payload = Buffer.from(encodeEvent({ ...change, ...envelope }));
     this.#payloads.push(payload);
+    if (options.bodiesInStore === true) {
+      this.#complete = false;
+      this.#stored.push(payload);
+      this.#bodiesInStore.push(true);
+      return;
+    }
     const slim = withoutBodies(change);
     this.#stored.push(
       slim === undefined ? payload : Buffer.from(encodeEvent({ ...slim, ...envelope })),
