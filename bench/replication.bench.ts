@@ -49,6 +49,16 @@ const pct = (sorted: number[], p: number): number =>
     ? NaN
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+/** A STOMP connection as the broker's admin, without heart-beats. */
+function connectAdmin(stompEndpoint: string): Promise<StompClient> {
+  return connectStomp({
+    ...hostPort(stompEndpoint),
+    login: 'admin',
+    passcode: 'admin',
+    heartBeat: [0, 0],
+  });
+}
+
 /**
  * Fills a queue with `snapshot` messages while replication is off, then turns it on (which
  * writes the snapshot the replica starts from) under a producer sending one message at a time:
@@ -58,14 +68,7 @@ async function snapshotPause(
   stompEndpoint: string,
   turnOn: () => Promise<unknown>,
 ): Promise<string> {
-  const { host, port } = hostPort(stompEndpoint);
-  const client = await connectStomp({
-    host,
-    port,
-    login: 'admin',
-    passcode: 'admin',
-    heartBeat: [0, 0],
-  });
+  const client = await connectAdmin(stompEndpoint);
   let next = 0;
   await Promise.all(
     Array.from({ length: 64 }, async () => {
@@ -179,19 +182,11 @@ async function main(): Promise<void> {
         `${snapshotFigures}; the replica, started after it, held it all ${fmt(catchUp)} ms later`,
       );
     }
-    const { host, port } = hostPort(primary.endpoints['stomp']!);
+    const stomp = primary.endpoints['stomp']!;
     const clients: StompClient[] = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        connectStomp({ host, port, login: 'admin', passcode: 'admin', heartBeat: [0, 0] }),
-      ),
+      Array.from({ length: 4 }, () => connectAdmin(stomp)),
     );
-    const drain = await connectStomp({
-      host,
-      port,
-      login: 'admin',
-      passcode: 'admin',
-      heartBeat: [0, 0],
-    });
+    const drain = await connectAdmin(stomp);
     await drain.subscribe('/queue/bench', (m) => void m.ack({ receipt: false }), {
       ack: 'client-individual',
       'activemq.prefetchSize': 1000,
