@@ -247,29 +247,30 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   /** Events handed over by the store writer after their commit, in sequence. */
   let handedOver: CommittedEvent[] = [];
   const maxHandedOver = 50_000;
-  /** The last read back stopped short of the batch (the bodies' budget): read on at once. */
-  let moreToRead = false;
 
-  /** The next events to publish: from memory when they follow on, else read back. */
-  async function nextEvents(after: bigint): Promise<
-    Array<{
+  /**
+   * The next events to publish: from memory when they follow on, else read back; `more` when a
+   * read back stopped short of the batch to stay within its budgets (read on at once).
+   */
+  async function nextEvents(after: bigint): Promise<{
+    rows: Array<{
       seq: bigint;
       createdAtMs: number;
       payload: Uint8Array;
       traceContext?: Readonly<Record<string, string>>;
-    }>
-  > {
+    }>;
+    more: boolean;
+  }> {
     let start = 0;
     while (start < handedOver.length && handedOver[start]!.seq <= after) start++;
     if (start > 0) handedOver = handedOver.slice(start);
     if (handedOver.length > 0 && handedOver[0]!.seq === after + 1n) {
       const taken = handedOver.slice(0, batchSize);
       handedOver = handedOver.slice(taken.length);
-      return taken;
+      return { rows: taken, more: false };
     }
     const { events, truncated } = await readOutbox(db, after, batchSize);
-    moreToRead = truncated;
-    return events;
+    return { rows: events, more: truncated };
   }
 
   /**
@@ -341,8 +342,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           recordedSeq = recorded.published_seq;
           published = recordedSeq > position.lastEventSeq ? recordedSeq : position.lastEventSeq;
         }
-        moreToRead = false;
-        const rows = await nextEvents(published);
+        const { rows, more } = await nextEvents(published);
         if (rows.length > 0) {
           const offset = position.offset;
           const tracing = isTracingEnabled();
@@ -371,7 +371,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         }
         streamOffset = position.offset;
         // What was published is recorded, and leaves the outbox, a few times a second.
-        const idle = rows.length < batchSize && !moreToRead;
+        const idle = rows.length < batchSize && !more;
         if (published > recordedSeq && (idle || Date.now() - recordedAtMs > 250)) {
           recordedAtMs = Date.now();
           await db

@@ -27,28 +27,11 @@ type Row = replicationV1.StoredMessage;
  * table holds (the same rows, written in the same statement). Undefined: stored whole.
  */
 export function withoutBodies(change: ReplicatedChange): ReplicatedChange | undefined {
-  const rows: Row[] = [
-    ...(change.messageSent?.rows ?? []),
-    ...(change.transactionCommitted?.sent ?? []),
-    ...(change.movedToDeadLetterQueue?.to ? [change.movedToDeadLetterQueue.to] : []),
-    ...(change.messageExpired?.deadLetter ? [change.messageExpired.deadLetter] : []),
-  ];
   let bytes = 0;
-  for (const { body } of rows)
+  for (const { body } of rowsOf<Row>(change))
     bytes += typeof body === 'string' ? body.length : (body?.length ?? 0);
   if (bytes < minBodyBytes) return undefined;
-  const strip = (row: Row): Row => ({ ...row, body: noBody });
-  if (change.messageSent) return { messageSent: { rows: change.messageSent.rows?.map(strip) } };
-  if (change.transactionCommitted) {
-    const { sent, ...rest } = change.transactionCommitted;
-    return { transactionCommitted: { ...rest, sent: sent?.map(strip) } };
-  }
-  if (change.movedToDeadLetterQueue) {
-    const move = change.movedToDeadLetterQueue;
-    return { movedToDeadLetterQueue: { ...move, to: strip(move.to!) } };
-  }
-  const expired = change.messageExpired!;
-  return { messageExpired: { ...expired, deadLetter: strip(expired.deadLetter!) } };
+  return mapRows<ReplicatedChange, Row>(change, (row) => ({ ...row, body: noBody }));
 }
 
 /**
@@ -94,7 +77,7 @@ export async function readOutbox(
   for (let i = 0; i < rows.length; i++) {
     if (!rows[i]!.bodies_in_store) continue;
     const event = decodeEvent(rows[i]!.payload);
-    messages += storedRows(event).length;
+    messages += rowsOf<StoredRow>(event).length;
     if (slim.length > 0 && messages > maxMessagesPerRead) {
       end = i;
       break;
@@ -103,9 +86,17 @@ export async function readOutbox(
   }
   const whole = new Map<bigint, Uint8Array>();
   if (slim.length > 0) {
-    const bodies = await readBodies(db, slim.flatMap(storedRows));
+    const bodies = await readBodies(
+      db,
+      slim.flatMap((event) => rowsOf<StoredRow>(event)),
+    );
+    // The bodies back, and the messages that are gone left out.
+    const fill = (row: StoredRow): StoredRow | undefined => {
+      const body = bodies.get(keyOf(row));
+      return body === undefined ? undefined : { ...row, body };
+    };
     for (const event of slim)
-      whole.set(BigInt(event.sequence), encodeEvent(restore(event, bodies)));
+      whole.set(BigInt(event.sequence), encodeEvent(mapRows<DecodedEvent, StoredRow>(event, fill)));
   }
   const events = rows.slice(0, end).map((r) => ({
     seq: r.seq,
@@ -120,13 +111,43 @@ type StoredRow = NonNullable<DecodedEvent['messageSent']>['rows'][number];
 const keyOf = (row: { storeId: number; priority: number; seq: string }): string =>
   `${row.storeId}/${row.priority}/${row.seq}`;
 
-function storedRows(event: DecodedEvent): StoredRow[] {
+/** Where the messages of an event are, alike in a change to write and in a decoded event. */
+interface WithMessageRows<R> {
+  readonly messageSent?: { readonly rows?: R[] | null } | null;
+  readonly transactionCommitted?: { readonly sent?: R[] | null } | null;
+  readonly movedToDeadLetterQueue?: { readonly to?: R | null } | null;
+  readonly messageExpired?: { readonly deadLetter?: R | null } | null;
+}
+
+function rowsOf<R>(c: WithMessageRows<R>): R[] {
   return [
-    ...(event.messageSent?.rows ?? []),
-    ...(event.transactionCommitted?.sent ?? []),
-    ...(event.movedToDeadLetterQueue?.to ? [event.movedToDeadLetterQueue.to] : []),
-    ...(event.messageExpired?.deadLetter ? [event.messageExpired.deadLetter] : []),
+    ...(c.messageSent?.rows ?? []),
+    ...(c.transactionCommitted?.sent ?? []),
+    ...(c.movedToDeadLetterQueue?.to ? [c.movedToDeadLetterQueue.to] : []),
+    ...(c.messageExpired?.deadLetter ? [c.messageExpired.deadLetter] : []),
   ];
+}
+
+/** `c` with each message row replaced by `f(row)`, or left out where that is undefined. */
+function mapRows<C extends WithMessageRows<R>, R>(c: C, f: (row: R) => R | undefined): C {
+  const all = (rows: R[] | null | undefined): R[] =>
+    (rows ?? []).map(f).filter((r): r is R => r !== undefined);
+  const one = (row: R | null | undefined): R | null => (row ? (f(row) ?? null) : null);
+  if (c.messageSent)
+    return { ...c, messageSent: { ...c.messageSent, rows: all(c.messageSent.rows) } };
+  if (c.transactionCommitted) {
+    const committed = c.transactionCommitted;
+    return { ...c, transactionCommitted: { ...committed, sent: all(committed.sent) } };
+  }
+  if (c.movedToDeadLetterQueue?.to) {
+    const move = c.movedToDeadLetterQueue;
+    return { ...c, movedToDeadLetterQueue: { ...move, to: one(move.to) } };
+  }
+  if (c.messageExpired?.deadLetter) {
+    const expired = c.messageExpired;
+    return { ...c, messageExpired: { ...expired, deadLetter: one(expired.deadLetter) } };
+  }
+  return c;
 }
 
 async function readBodies(
@@ -151,32 +172,4 @@ async function readBodies(
   for (const f of found)
     bodies.set(keyOf({ storeId: f.store_id, priority: f.priority, seq: f.seq }), f.body);
   return bodies;
-}
-
-/** The event with its bodies back, and without the messages that are gone. */
-function restore(event: DecodedEvent, bodies: ReadonlyMap<string, Buffer>): DecodedEvent {
-  const fill = (row: StoredRow): StoredRow | undefined => {
-    const body = bodies.get(keyOf(row));
-    return body === undefined ? undefined : { ...row, body };
-  };
-  const present = (rows: readonly StoredRow[]): StoredRow[] =>
-    rows.map(fill).filter((r): r is StoredRow => r !== undefined);
-  if (event.messageSent)
-    return { ...event, messageSent: { rows: present(event.messageSent.rows) } };
-  if (event.transactionCommitted) {
-    const committed = event.transactionCommitted;
-    return { ...event, transactionCommitted: { ...committed, sent: present(committed.sent) } };
-  }
-  if (event.movedToDeadLetterQueue?.to) {
-    const move = event.movedToDeadLetterQueue;
-    return { ...event, movedToDeadLetterQueue: { ...move, to: fill(move.to!) ?? null } };
-  }
-  if (event.messageExpired?.deadLetter) {
-    const expired = event.messageExpired;
-    return {
-      ...event,
-      messageExpired: { ...expired, deadLetter: fill(expired.deadLetter!) ?? null },
-    };
-  }
-  return event;
 }
