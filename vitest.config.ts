@@ -19,16 +19,18 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Bounds for a failing test only: waits inside tests are 30 s at least (wait-for.ts),
+          // and a test waits for several things in turn on two busy cores.
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
         },
       },
       {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts', 'test/chaos/**/*.test.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 120_000,
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -99,7 +99,7 @@ describe('mqctl against the control plane', () => {
     expect(lines[0]).toBe('BrokerSummaries (1)');
     expect(lines[1]).toMatch(/^ {2}BrokerId +BrokerName +BrokerState/);
     expect(lines[3]).toContain(brokerId);
-  }, 60_000);
+  }, 180_000);
 
   it('manages users as aws mq does', async () => {
     expect(
@@ -166,11 +166,11 @@ describe('mqctl against the control plane', () => {
     expect(unpaired.exitCode).toBe(1);
     expect(JSON.parse(unpaired.stdout)).toMatchObject({ Error: { Code: 'BadRequest' } });
     expect(unpaired.stderr).toMatch(/^mqctl: .*not paired/);
-  }, 60_000);
+  }, 180_000);
 
   it('deletes the broker', async () => {
     expect(json(await mqctl('delete-broker', '--broker-id', brokerId))).toEqual({
       BrokerId: brokerId,
     });
-  }, 60_000);
+  }, 180_000);
 });

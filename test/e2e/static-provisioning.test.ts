@@ -141,7 +141,7 @@ beforeAll(async () => {
   );
   // As compose does: the brokers run before anyone calls CreateBroker.
   await Promise.all([startBroker(1), startBroker(2)]);
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   client?.close();

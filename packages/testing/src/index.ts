@@ -7,7 +7,7 @@ export {
   type ServiceProcess,
   type StartServiceOptions,
 } from './service-process.js';
-export { waitFor } from './wait-for.js';
+export { minimumWaitMs, patientTimeoutMs, waitFor } from './wait-for.js';
 export { createTestPki, type TestCa, type TestCertificate, type TestPki } from './test-pki.js';
 export {
   renderNatsConfig,

@@ -68,7 +68,7 @@ export async function waitForApplied(
 export async function waitForState(
   replicator: { server: ReplicatorServer },
   state: ReplicatorStatus['state'],
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<ReplicatorStatus> {
   await waitFor(() => replicator.server.status().state === state, `state ${state}`, timeoutMs);
   return replicator.server.status();

@@ -11,7 +11,7 @@ import {
   type StompMessage,
 } from '@crdr/stomp';
 import { createLogger } from '@crdr/telemetry';
-import { createTestDatabase, type TestDatabase } from '@crdr/testing';
+import { createTestDatabase, patientTimeoutMs, type TestDatabase } from '@crdr/testing';
 import { loadConfig } from '../../config.js';
 import { createServer, type BrokerServer } from '../../server.js';
 
@@ -95,9 +95,10 @@ export async function waitFor(
   timeoutMs: number,
   what = 'condition',
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const patience = patientTimeoutMs(timeoutMs);
+  const deadline = performance.now() + patience;
   while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`${what} not met within ${patience} ms`);
     await sleep(5);
   }
 }
@@ -251,9 +252,10 @@ export async function waitForAsync(
   timeoutMs: number,
   what = 'condition',
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const patience = patientTimeoutMs(timeoutMs);
+  const deadline = performance.now() + patience;
   while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`${what} not met within ${patience} ms`);
     await sleep(10);
   }
 }

@@ -78,10 +78,9 @@ describe('STOMP expiry and scheduled delivery', () => {
     await producer.send(queue, 'now', { persistent: true });
     await inbox.until('now');
     expect(inbox.bodies).toEqual(['now']);
-    await inbox.until('later', 5000);
-    const elapsedMs = Date.now() - sentAt;
-    expect(elapsedMs).toBeGreaterThanOrEqual(1500);
-    expect(elapsedMs).toBeLessThan(3500);
+    await inbox.until('later');
+    // Never early; how late it may be on a busy machine is not a property of the broker.
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1500);
     expect(inbox.bodies).toEqual(['now', 'later']);
     expect(inbox.messages[1]!.headers['AMQ_SCHEDULED_DELAY']).toBeUndefined();
   });

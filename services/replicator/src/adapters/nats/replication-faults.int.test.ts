@@ -167,7 +167,8 @@ describe('replication through faults', () => {
     await waitFor(
       () => /replica store/.test(replicator.server.status().error),
       'a store error reported',
-      15_000,
+      // The pool's connect timeout (10 s) runs out first, then the loop reports it.
+      60_000,
     );
     expect(replicator.server.status().state).toBe('CONNECTING');
     pgLink.heal();
