@@ -1,5 +1,5 @@
 // @ts-check
-// One lint config for the whole workspace (STYLE.md §13): type-checked typescript-eslint rules,
+// One lint config for the whole workspace (docs/style.md §13): type-checked typescript-eslint rules,
 // no floating promises, no import cycles, a pure domain (§2) and no service importing another.
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -31,7 +31,7 @@ const services = readdirSync(join(root, 'services'), { withFileTypes: true })
     return { dir: entry.name, name };
   });
 
-/** What `services/*\/src/domain/**` may not import: the domain is pure (STYLE.md §2). */
+/** What `services/*\/src/domain/**` may not import: the domain is pure (docs/style.md §2). */
 const domainForbidden = {
   group: [
     'node:*',
@@ -50,14 +50,14 @@ const domainForbidden = {
     '@crdr/store/*',
   ],
   message:
-    'The domain is pure (STYLE.md §2): no node:*, gRPC, NATS, kysely, pg or telemetry; an adapter does the I/O.',
+    'The domain is pure (docs/style.md §2): no node:*, gRPC, NATS, kysely, pg or telemetry; an adapter does the I/O.',
 };
 /** Node built-ins by their bare names (`fs`, `crypto`...), which `node:*` does not catch. */
 const domainForbiddenBuiltins = builtinModules
   .filter((name) => !name.startsWith('_'))
   .map((name) => ({
     name,
-    message: 'The domain is pure (STYLE.md §2): no Node built-ins; an adapter does the I/O.',
+    message: 'The domain is pure (docs/style.md §2): no Node built-ins; an adapter does the I/O.',
   }));
 
 /** `@crdr/<other service>` for every service but `self`. */

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Test kinds live in the file name (STYLE.md §10): unit tests touch no I/O, integration tests
+// Test kinds live in the file name (docs/style.md §10): unit tests touch no I/O, integration tests
 // talk to the real local Postgres and NATS, e2e tests run several real processes.
 export default defineConfig({
   test: {

@@ -5,7 +5,7 @@
  * that NATS) and a replicator applying the log to a replica store in another database. Prints,
  * with replication on: the bench:broker producer figures (4 producers x 64 SENDs in flight, a
  * receipt on each), ReplicationLag p50/p99 (TP - TC of the last applied event while events are
- * pending, sampled every 20 ms, as ARCHITECTURE.md defines it) at a steady R msg/s, and the
+ * pending, sampled every 20 ms, as docs/architecture.md defines it) at a steady R msg/s, and the
  * highest steady rate at which the lag stays bounded. A warm-up of N messages, not counted,
  * comes first, so the figures are of compiled code. With --snapshot N, replication is turned on
  * only after N messages are stored, and the first line says how long the snapshot held writes.

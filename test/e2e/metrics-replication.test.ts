@@ -10,7 +10,7 @@ import { startTwoRegions, type TwoRegions } from '../support/two-regions.js';
 
 // The metrics service (a real process) scraping a real primary, replica and replicator over
 // gRPC, with the replicator paused and resumed: ReplicationLag and the queue sizes behave as
-// ARCHITECTURE.md ("Metrics") defines them, /metrics parses with a Prometheus parser, and
+// docs/architecture.md ("Metrics") defines them, /metrics parses with a Prometheus parser, and
 // GetMetricData answers from the stored series.
 
 type MetricsClient = ClientOf<ProtoGrpcType['crdr']['metrics']['v1']['MetricsService']>;

@@ -2,7 +2,7 @@ import type { TwoRegions } from './two-regions.js';
 
 export interface LagFigures {
   readonly samples: number;
-  /** ReplicationLag as ARCHITECTURE.md defines it: TP − TC of the last applied event, ms. */
+  /** ReplicationLag as docs/architecture.md defines it: TP − TC of the last applied event, ms. */
   readonly replicationLagMs: Percentiles;
   /** The primary's last written sequence minus the replica's applied one, in events. */
   readonly eventsBehind: Percentiles;

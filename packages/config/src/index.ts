@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Config is parsed once, at start-up, from an environment-like record and fails fast with one
- * message naming every variable at fault (STYLE.md §9). Nothing else reads `process.env`.
+ * message naming every variable at fault (docs/style.md §9). Nothing else reads `process.env`.
  */
 export class ConfigError extends Error {
   constructor(message: string) {

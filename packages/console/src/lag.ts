@@ -4,7 +4,7 @@ import type { brokerV1, replicatorV1 } from '@crdr/proto';
 export const lagPointsKept = 60;
 
 /**
- * ReplicationLag as the metrics define it (ARCHITECTURE.md, "Metrics"): TP − TC of the last
+ * ReplicationLag as the metrics define it (docs/architecture.md, "Metrics"): TP − TC of the last
  * applied event while events are pending, 0 when none is.
  */
 export function replicaLagMs(status: replicatorV1.GetStatusResponse__Output): number {

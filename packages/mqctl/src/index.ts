@@ -1,5 +1,5 @@
 /**
- * mqctl: an `aws mq`-like CLI for a Region's control plane (INTERFACE.md, "mqctl").
+ * mqctl: an `aws mq`-like CLI for a Region's control plane (docs/interface.md, "mqctl").
  *
  * - `runCli(io)`: runs one command line, returns the exit status.
  * - Verbs: one file per verb under src/verbs/, written with `defineVerb` and listed in

@@ -1,5 +1,5 @@
 /**
- * The local stack launcher behind `pnpm stack up | down | status [--region R]` (INTERFACE.md):
+ * The local stack launcher behind `pnpm stack up | down | status [--region R]` (docs/interface.md):
  * two Regions as plain processes on this machine, each with its own nats-server (JetStream,
  * mutual TLS), control plane and metrics service, databases on the local Postgres or `PG_URL`.
  */

@@ -4,7 +4,7 @@ import { CrdrError } from '@crdr/errors';
 import type { Database } from './schema.js';
 import { migrations as brokerMigrations } from './migrations/index.js';
 
-// int8 arrives as bigint everywhere (sequence numbers are bigint end to end, STYLE.md §3).
+// int8 arrives as bigint everywhere (sequence numbers are bigint end to end, docs/style.md §3).
 type ParseValue = (value: string) => unknown;
 function getTypeParser(oid: number, format?: string): ParseValue {
   if (oid === 20 && format !== 'binary') return (value) => BigInt(value);

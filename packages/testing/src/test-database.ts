@@ -8,7 +8,7 @@ export interface TestDatabase {
 
 /**
  * A fresh, empty database on the test Postgres (`PG_URL`, default the local server), so that
- * spec files run in parallel without sharing state (STYLE.md §10).
+ * spec files run in parallel without sharing state (docs/style.md §10).
  */
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const base = new URL(process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres');

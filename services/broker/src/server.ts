@@ -45,7 +45,7 @@ export interface BrokerServerDeps {
   readonly log: Logger;
 }
 
-/** Builds a broker process's parts; nothing runs until `start()` (STYLE.md §1). */
+/** Builds a broker process's parts; nothing runs until `start()` (docs/style.md §1). */
 export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   const instanceId = config.BROKER_INSTANCE_ID ?? `${config.BROKER_ID}-${randomUUID().slice(0, 8)}`;
   const pool = createPool(config.BROKER_DB_URL, {

@@ -47,7 +47,7 @@ export interface MetricsServer {
 
 const serviceName = 'crdr.metrics.v1.MetricsService';
 
-/** Builds the metrics service's parts; nothing runs until `start()` (STYLE.md §1). */
+/** Builds the metrics service's parts; nothing runs until `start()` (docs/style.md §1). */
 export function createServer(deps: MetricsServerDeps): MetricsServer {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;

@@ -26,7 +26,7 @@ export interface ReplicatorServer {
   readonly loop: ReplicationLoop;
 }
 
-/** Builds a replicator process's parts; nothing runs until `start()` (STYLE.md §1). */
+/** Builds a replicator process's parts; nothing runs until `start()` (docs/style.md §1). */
 export function createServer(deps: ReplicatorServerDeps): ReplicatorServer {
   const { config, log } = deps;
   const store = createReplicaStore({

@@ -32,7 +32,7 @@ function pairing(s: BrokerAggregate): string {
 }
 
 /**
- * The broker aggregate as a decider (STYLE.md §2): `decide` checks a command against the state
+ * The broker aggregate as a decider (docs/style.md §2): `decide` checks a command against the state
  * and returns the events it causes (none when it is already done: every command is idempotent,
  * so a retried or resumed step is harmless) or throws a typed error naming the state at fault;
  * `evolve` folds one event into the state.

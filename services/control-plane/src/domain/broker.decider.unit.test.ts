@@ -9,7 +9,7 @@ import {
 } from './broker.types.js';
 
 // Given events, when a command, then the events it causes, or the error it is refused with
-// (Emmett's decider specification, STYLE.md §11). Time is passed in.
+// (Emmett's decider specification, docs/style.md §11). Time is passed in.
 
 const at = '2026-01-01T00:00:00.000Z';
 const brokerId = asBrokerId('b-11111111-2222-3333-4444-555555555555');

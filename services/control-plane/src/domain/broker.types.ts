@@ -1,7 +1,7 @@
 /**
  * The broker aggregate's vocabulary: what one broker of this Region's registry is (state), what
  * may be asked of it (commands, imperative) and what happened to it (events, past tense). The
- * registry is the fold of the events (STYLE.md §2, §3).
+ * registry is the fold of the events (docs/style.md §2, §3).
  */
 
 export type BrokerId = string & { readonly __brand: 'BrokerId' };

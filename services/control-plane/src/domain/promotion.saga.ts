@@ -10,7 +10,7 @@ import {
 export type { PromotionAction, PromotionStep, StepResult } from './promotion.steps.js';
 
 /**
- * The promotion saga of one replication pair (ARCHITECTURE.md, "Promotion"): a pure decider,
+ * The promotion saga of one replication pair (docs/architecture.md, "Promotion"): a pure decider,
  * `{initialState, decide(command, state) → events, evolve(state, event) → state}`. Every step is
  * recorded twice: `StepStarted` (carrying the action an adapter runs) before it acts, and the
  * step's own past-tense event after it acted. After a crash the fold of the events names the

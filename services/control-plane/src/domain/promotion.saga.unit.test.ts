@@ -16,7 +16,7 @@ import {
   type StepResult,
 } from './promotion.saga.js';
 
-// Given events, when a command, then events (STYLE.md §11); time is passed in.
+// Given events, when a command, then events (docs/style.md §11); time is passed in.
 
 const pair: PromotionPair = {
   primary: { brokerId: asBrokerId('b-a'), region: 'region-a' },

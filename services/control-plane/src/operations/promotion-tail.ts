@@ -10,7 +10,7 @@ import { handleWithRetry, type OperationsContext } from './context.js';
 import { onAnyInstance } from './promotion-brokers.js';
 
 /**
- * The divergent tail of an old primary after a failover (ARCHITECTURE.md, "Beyond the anchors"):
+ * The divergent tail of an old primary after a failover (docs/architecture.md, "Beyond the anchors"):
  * the events it committed past the failover point F. They are copied into this Region's
  * control-plane store when the saga records them, before the old primary is resynced from the
  * new one, so that listing and republishing do not depend on the old primary's store any more.

@@ -46,7 +46,7 @@ import {
 import { createDivergentTails, toTailSummary, type TailEvent } from './promotion-tail.js';
 
 /**
- * The promotion sagas (ARCHITECTURE.md, "Promotion"), run by the replica's Region. The saga of
+ * The promotion sagas (docs/architecture.md, "Promotion"), run by the replica's Region. The saga of
  * each promoted broker is an event stream (`promotion-<brokerId>`) folded by the pure decider
  * of domain/promotion.saga.ts: every step is recorded as started before its action runs and as
  * done (or failed) after it, every action is idempotent, and at start-up the step started and

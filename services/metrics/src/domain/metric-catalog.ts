@@ -31,7 +31,7 @@ const define = (
 ): MetricDefinition => ({ name, unit, level, prometheusName, prometheusType, help });
 
 export const metricCatalog: readonly MetricDefinition[] = [
-  // CRDR (ARCHITECTURE.md, "Metrics").
+  // CRDR (docs/architecture.md, "Metrics").
   define(
     'ReplicationLag',
     'Milliseconds',

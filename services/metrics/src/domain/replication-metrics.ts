@@ -1,5 +1,5 @@
 /**
- * The CRDR metrics (ARCHITECTURE.md, "Metrics"), computed from what a primary broker and a
+ * The CRDR metrics (docs/architecture.md, "Metrics"), computed from what a primary broker and a
  * replicator report. TC = event created on the primary, TP = applied on the replica, TA =
  * acknowledged back to the primary; all epoch milliseconds, 0 when not known. `nowMs` is passed
  * in so that the figures depend on no clock.

@@ -17,7 +17,7 @@ import { createServer, type BrokerServer } from '../../server.js';
 
 /**
  * A real broker on its own database, its listeners on port 0, for the STOMP integration tests
- * (STYLE.md §10). `restart()` is a clean stop followed by a new process's worth of objects on
+ * (docs/style.md §10). `restart()` is a clean stop followed by a new process's worth of objects on
  * the same database; the ports change.
  */
 export interface TestBroker {

@@ -115,7 +115,7 @@ export interface BrokerAdminServiceClient extends grpc.Client {
   deleteUser(argument: _crdr_broker_v1_DeleteUserRequest, callback: grpc.requestCallback<_crdr_broker_v1_DeleteUserResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * The primary's side of its replication log (docs/architecture.md, "Metrics"): what was written
    * (TC), published, and acknowledged back by each replica's consumer (TA).
    */
   GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
@@ -123,7 +123,7 @@ export interface BrokerAdminServiceClient extends grpc.Client {
   GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
   GetReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * The primary's side of its replication log (docs/architecture.md, "Metrics"): what was written
    * (TC), published, and acknowledged back by each replica's consumer (TA).
    */
   getReplicationStatus(argument: _crdr_broker_v1_GetReplicationStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_broker_v1_GetReplicationStatusResponse__Output>): grpc.ClientUnaryCall;
@@ -283,7 +283,7 @@ export interface BrokerAdminServiceHandlers extends grpc.UntypedServiceImplement
   DeleteUser: grpc.handleUnaryCall<_crdr_broker_v1_DeleteUserRequest__Output, _crdr_broker_v1_DeleteUserResponse>;
   
   /**
-   * The primary's side of its replication log (ARCHITECTURE.md, "Metrics"): what was written
+   * The primary's side of its replication log (docs/architecture.md, "Metrics"): what was written
    * (TC), published, and acknowledged back by each replica's consumer (TA).
    */
   GetReplicationStatus: grpc.handleUnaryCall<_crdr_broker_v1_GetReplicationStatusRequest__Output, _crdr_broker_v1_GetReplicationStatusResponse>;
