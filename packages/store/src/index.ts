@@ -28,4 +28,13 @@ export {
 export { migrations } from './migrations/index.js';
 export { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 export type { Pool, PoolClient } from 'pg';
-export { insertMessagesSql, packBodies, type MessageRow } from './message-rows.js';
+export {
+  advanceDispatchMarksSql,
+  deleteMessagesSql,
+  insertMessagesSql,
+  packBodies,
+  recordRedeliveryCountsSql,
+  type MessageRow,
+  type MessageRowKey,
+  type RedeliveryCountRow,
+} from './message-rows.js';

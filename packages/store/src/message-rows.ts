@@ -46,6 +46,65 @@ export function insertMessagesSql(
     WHERE ${guard}`;
 }
 
+/** A message's primary key in `messages`. */
+export interface MessageRowKey {
+  readonly storeId: number;
+  readonly priority: number;
+  readonly seq: bigint;
+}
+
+/** A redelivery count to record on a message that stays. */
+export interface RedeliveryCountRow extends MessageRowKey {
+  readonly count: number;
+}
+
+/**
+ * The DELETE of acknowledged (or moved, or expired) messages, as the broker's flush and the
+ * replicator's apply use it: one statement, so the replica runs the primary's statement.
+ */
+export function deleteMessagesSql(
+  keys: readonly MessageRowKey[],
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
+  return sql`
+    DELETE FROM messages m
+    USING unnest(${keys.map((k) => k.storeId)}::int[], ${keys.map((k) => k.priority)}::smallint[],
+                 ${keys.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
+    WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard}`;
+}
+
+/**
+ * Records redelivery counts, as the broker's flush and the replicator's apply use it. A count
+ * never goes down (`GREATEST`): a late or repeated change cannot undo a delivery attempt, and the
+ * replica, running the same statement, ends with the primary's count. A key may appear once.
+ */
+export function recordRedeliveryCountsSql(
+  counts: readonly RedeliveryCountRow[],
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
+  return sql`
+    UPDATE messages m SET redelivery_count = GREATEST(m.redelivery_count, d.count)
+    FROM unnest(${counts.map((c) => c.storeId)}::int[], ${counts.map((c) => c.priority)}::smallint[],
+                ${counts.map((c) => c.seq.toString())}::int8[], ${counts.map((c) => c.count)}::int[])
+      AS d(store_id, priority, seq, count)
+    WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard}`;
+}
+
+/**
+ * Moves stores' dispatch marks forward (never back), as the broker's flush and the replicator's
+ * apply use it. A store may appear once.
+ */
+export function advanceDispatchMarksSql(
+  marks: ReadonlyArray<{ readonly storeId: number; readonly seq: bigint }>,
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
+  return sql`
+    UPDATE stores s SET dispatched_hwm = GREATEST(s.dispatched_hwm, d.hwm)
+    FROM unnest(${marks.map((m) => m.storeId)}::int[], ${marks.map((m) => m.seq.toString())}::int8[])
+      AS d(id, hwm)
+    WHERE s.id = d.id AND ${guard}`;
+}
+
 /** One buffer holding every body, with 1-based offsets for SQL's substring. */
 export function packBodies(bodies: readonly Buffer[]): {
   blob: Buffer;

@@ -89,10 +89,13 @@ export class MessageChangeSet<Row extends KeyedRow> {
     this.#changes++;
   }
 
+  /** Counts never go down, as on the primary: the run keeps the highest it saw. */
   setRedeliveryCount(key: MessageKey, count: number): void {
     const entry = this.#entry(key);
-    if (entry.insert !== undefined) entry.insert = { ...entry.insert, redeliveryCount: count };
-    else if (!entry.removeExisting) entry.count = count;
+    if (entry.insert !== undefined) {
+      const highest = Math.max(entry.insert.redeliveryCount, count);
+      entry.insert = { ...entry.insert, redeliveryCount: highest };
+    } else if (!entry.removeExisting) entry.count = Math.max(entry.count ?? 0, count);
     this.#changes++;
   }
 

@@ -3,8 +3,11 @@ import type { replicationV1 } from '@crdr/proto';
 import { encodeEvent, type ReplicationEvent } from '@crdr/replication';
 import { withoutBodies } from './outbox.js';
 import {
+  advanceDispatchMarksSql,
+  deleteMessagesSql,
   insertMessagesSql,
   packBodies,
+  recordRedeliveryCountsSql,
   sql,
   type Database,
   type Kysely,
@@ -397,29 +400,23 @@ function buildFlush(
     guard = sql`EXISTS (SELECT FROM lease)`;
   }
   if (inserts.length > 0) ctes.push(sql`ins AS (${insertMessagesSql(inserts, guard)})`);
-  if (deletes.length > 0) {
-    ctes.push(sql`del AS (
-      DELETE FROM messages m
-      USING unnest(${deletes.map((k) => k.storeId)}::int[], ${deletes.map((k) => k.priority)}::smallint[],
-                   ${deletes.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
-      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard})`);
-  }
-  // A row may not be changed twice in one statement: a deleted message needs no count.
+  if (deletes.length > 0) ctes.push(sql`del AS (${deleteMessagesSql(deletes, guard)})`);
+  // A row may not be changed twice in one statement: a deleted message needs no count, and two
+  // counts of one message in this flush are one, the higher (counts never go down).
   const deleted = new Set(deletes.map((k) => `${k.storeId}/${k.seq}`));
-  const counted = redeliveries.filter((r) => !deleted.has(`${r.storeId}/${r.seq}`));
-  if (counted.length > 0) {
-    ctes.push(sql`redelivered AS (
-      UPDATE messages m SET redelivery_count = GREATEST(m.redelivery_count, d.count)
-      FROM unnest(${counted.map((r) => r.storeId)}::int[], ${counted.map((r) => r.priority)}::smallint[],
-                  ${counted.map((r) => r.seq.toString())}::int8[], ${counted.map((r) => r.count)}::int[])
-        AS d(store_id, priority, seq, count)
-      WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard})`);
+  const counted = new Map<string, MessageKey & { count: number }>();
+  for (const r of redeliveries) {
+    const id = `${r.storeId}/${r.seq}`;
+    if (deleted.has(id)) continue;
+    const seen = counted.get(id);
+    if (seen === undefined || seen.count < r.count) counted.set(id, r);
+  }
+  if (counted.size > 0) {
+    ctes.push(sql`redelivered AS (${recordRedeliveryCountsSql([...counted.values()], guard)})`);
   }
   if (hwm.size > 0) {
-    ctes.push(sql`marks AS (
-      UPDATE stores s SET dispatched_hwm = GREATEST(s.dispatched_hwm, d.hwm)
-      FROM unnest(${[...hwm.keys()]}::int[], ${[...hwm.values()].map(String)}::int8[]) AS d(id, hwm)
-      WHERE s.id = d.id AND ${guard})`);
+    const marks = [...hwm].map(([storeId, seq]) => ({ storeId, seq }));
+    ctes.push(sql`marks AS (${advanceDispatchMarksSql(marks, guard)})`);
   }
   if (scheduledInserts.length > 0)
     ctes.push(sql`sched AS (${insertScheduledSql(scheduledInserts, guard)})`);

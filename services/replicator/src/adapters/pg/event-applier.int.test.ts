@@ -135,6 +135,25 @@ describe('applyEvents', () => {
     ]);
   });
 
+  it('never lowers a redelivery count, as the primary does, across batches and within one', async () => {
+    // The primary records counts with GREATEST (the statement both sides share): a lower count
+    // arriving later leaves the higher one. The replica once set it (= d.count) and diverged.
+    await apply(queue(1, 1), {
+      messageSent: {
+        rows: [stored({ storeId: 1, seq: 1, redeliveryCount: 4 }), stored({ storeId: 1, seq: 2 })],
+      },
+    });
+    await apply({ redeliveryCountChanged: { counts: [{ key: key(1, 1), count: 2 }] } });
+    await apply(
+      { redeliveryCountChanged: { counts: [{ key: key(1, 2), count: 5 }] } },
+      { redeliveryCountChanged: { counts: [{ key: key(1, 2), count: 3 }] } },
+    );
+    expect((await messages()).map((m) => [m.seq, m.redelivery_count])).toEqual([
+      [1n, 4],
+      [2n, 5],
+    ]);
+  });
+
   it('writes nothing for messages sent and consumed within one batch, and the rest as sent', async () => {
     await apply(
       queue(1, 1),

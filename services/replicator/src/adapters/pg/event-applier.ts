@@ -1,12 +1,15 @@
 import type { DecodedEvent } from '@crdr/replication';
 import {
+  advanceDispatchMarksSql,
+  deleteMessagesSql,
   insertMessagesSql,
+  recordRedeliveryCountsSql,
   sql,
   type Database,
   type RawBuilder,
   type Transaction,
 } from '@crdr/store';
-import type { MessageChanges, MessageKey } from '../../domain/message-change-set.js';
+import type { MessageChanges } from '../../domain/message-change-set.js';
 import { planApply, type ApplyStep, type ReplicaRow } from './apply-plan.js';
 import { applyStructural } from './structural-changes.js';
 
@@ -87,36 +90,12 @@ export function messageStatements(
     statements.push({ name: `inserted${chunk++}`, sql: insertMessagesSql(rows, guard) });
   }
   if (counts.length > 0) {
-    statements.push({
-      name: 'counted',
-      sql: sql`
-        UPDATE messages m SET redelivery_count = d.count
-        FROM unnest(${counts.map((c) => c.key.storeId)}::int[],
-                    ${counts.map((c) => c.key.priority)}::smallint[],
-                    ${counts.map((c) => c.key.seq.toString())}::int8[],
-                    ${counts.map((c) => c.count)}::int[]) AS d(store_id, priority, seq, count)
-        WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard}`,
-    });
+    const rows = counts.map((c) => ({ ...c.key, count: c.count }));
+    statements.push({ name: 'counted', sql: recordRedeliveryCountsSql(rows, guard) });
   }
-  if (marks.length > 0) {
-    statements.push({
-      name: 'marked',
-      sql: sql`
-        UPDATE stores s SET dispatched_hwm = GREATEST(s.dispatched_hwm, d.hwm)
-        FROM unnest(${marks.map((m) => m.storeId)}::int[],
-                    ${marks.map((m) => m.seq.toString())}::int8[]) AS d(id, hwm)
-        WHERE s.id = d.id AND ${guard}`,
-    });
-  }
+  if (marks.length > 0)
+    statements.push({ name: 'marked', sql: advanceDispatchMarksSql(marks, guard) });
   return statements;
-}
-
-function deleteMessagesSql(keys: readonly MessageKey[], guard: RawBuilder<unknown>) {
-  return sql`
-    DELETE FROM messages m
-    USING unnest(${keys.map((k) => k.storeId)}::int[], ${keys.map((k) => k.priority)}::smallint[],
-                 ${keys.map((k) => k.seq.toString())}::int8[]) AS d(store_id, priority, seq)
-    WHERE m.store_id = d.store_id AND m.priority = d.priority AND m.seq = d.seq AND ${guard}`;
 }
 
 function* insertChunks(rows: readonly ReplicaRow[]): Generator<ReplicaRow[]> {
