@@ -4,3 +4,10 @@
  * `ENDPOINTS {json}` line is what launchers and tests read), and stop it on SIGINT/SIGTERM.
  */
 export { runService, type RunServiceOptions, type RunnableServer } from './run-service.js';
+export {
+  createLoginThrottle,
+  type LoginThrottle,
+  type LoginThrottleOptions,
+  type LoginVerdict,
+  sourceAddress,
+} from './login-throttle.js';

@@ -46,6 +46,12 @@ const schema = z.object({
   BROKER_DB_POOL_SIZE: positive().default(8),
   /** scrypt cost N for new password hashes (a power of two). */
   BROKER_SCRYPT_COST: positive().default(16384),
+  /** Wrong passwords (for one user, or from one address) before answers are delayed. */
+  BROKER_LOGIN_FREE_FAILURES: count().default(3),
+  /** Wrong passwords for one user from one address before that pair is refused; 0: never. */
+  BROKER_LOGIN_LOCKOUT_FAILURES: count().default(10),
+  /** How long wrong passwords are remembered after the last one. */
+  BROKER_LOGIN_WINDOW_MS: positive().default(15 * 60_000),
   /** This Region's NATS, where the replication log of a CRDR primary is published. */
   BROKER_NATS_URL: z.string().optional(),
   BROKER_NATS_USER: z.string().optional(),

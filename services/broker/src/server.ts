@@ -17,6 +17,7 @@ import {
   registerWithControlPlane,
   type ControlPlaneRegistration,
 } from './adapters/grpc/control-plane-registration.js';
+import { createLoginThrottle } from '@crdr/service';
 import { createAuthenticator } from './engine/authenticator.js';
 import {
   createReplicationRelay,
@@ -88,6 +89,12 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       get: async (username) => (await users.get(username)) ?? bootstrapUser(username),
     },
     hasher,
+    throttle: createLoginThrottle({
+      freeFailures: config.BROKER_LOGIN_FREE_FAILURES,
+      lockoutFailures: config.BROKER_LOGIN_LOCKOUT_FAILURES,
+      windowMs: config.BROKER_LOGIN_WINDOW_MS,
+      nowMs: () => performance.now(),
+    }),
   });
   let listeners: StompListener[] = [];
   let grpc: GrpcListener | undefined;

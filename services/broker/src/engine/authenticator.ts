@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { forbidden, unauthenticated } from '@crdr/errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { forbidden, hasErrorCode, resourceExhausted, unauthenticated } from '@crdr/errors';
+import type { LoginThrottle } from '@crdr/service';
 import type { Principal } from './engine.types.js';
 
 /** What the authenticator reads of a stored user (the user repository fits it). */
@@ -30,14 +32,18 @@ export interface AuthenticatorOptions {
   readonly cacheMaxEntries?: number;
   /** Milliseconds, for the cache's expiry; default `performance.now`. */
   readonly nowMs?: () => number;
+  /** Slows, then refuses, password guessing; none when absent. */
+  readonly throttle?: LoginThrottle;
 }
 
 export interface Authenticator {
   /**
    * Unauthenticated `invalid username or password` for an unknown user and for a wrong password
-   * alike; Forbidden for a replication user with the right password.
+   * alike; Forbidden for a replication user with the right password; ResourceExhausted for a
+   * user refused from an address after too many wrong passwords (`@crdr/service`'s login
+   * throttle says how tries are slowed before that). `source` is the client's address.
    */
-  authenticate(username: string, password: string): Promise<Principal>;
+  authenticate(username: string, password: string, source: string): Promise<Principal>;
   /** Forgets cached verifications of a user; call it whenever the user changes or goes. */
   invalidate(username: string): void;
   /**
@@ -111,26 +117,50 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return principal;
   }
 
-  return {
-    authenticate(username, password) {
-      const passwordDigest = createHash('sha256').update(password, 'utf8').digest();
-      const cached = cache.get(username);
-      if (cached !== undefined) {
-        if (cached.expiresAtMs <= nowMs()) cache.delete(username);
-        else if (timingSafeEqual(cached.passwordDigest, passwordDigest)) {
-          return Promise.resolve(cached.principal);
-        }
+  function check(username: string, password: string): Promise<Principal> {
+    const passwordDigest = createHash('sha256').update(password, 'utf8').digest();
+    const cached = cache.get(username);
+    if (cached !== undefined) {
+      if (cached.expiresAtMs <= nowMs()) cache.delete(username);
+      else if (timingSafeEqual(cached.passwordDigest, passwordDigest)) {
+        return Promise.resolve(cached.principal);
       }
-      const key = `${username}\u0000${passwordDigest.toString('hex')}`;
-      const pending = inFlight.get(key);
-      if (pending !== undefined) return pending;
-      const verification: Promise<Principal> = verify(username, password, passwordDigest).finally(
-        () => {
-          if (inFlight.get(key) === verification) inFlight.delete(key);
-        },
-      );
-      inFlight.set(key, verification);
-      return verification;
+    }
+    const key = `${username}\u0000${passwordDigest.toString('hex')}`;
+    const pending = inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const verification: Promise<Principal> = verify(username, password, passwordDigest).finally(
+      () => {
+        if (inFlight.get(key) === verification) inFlight.delete(key);
+      },
+    );
+    inFlight.set(key, verification);
+    return verification;
+  }
+
+  return {
+    async authenticate(username, password, source) {
+      const { throttle } = options;
+      if (throttle === undefined) return check(username, password);
+      const verdict = throttle.check(source, username);
+      if (!verdict.allowed) {
+        throw resourceExhausted(
+          `too many failed logins from ${source}; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+        );
+      }
+      // The delay comes before the check, so a guesser learns nothing sooner by waiting less.
+      if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+      try {
+        const principal = await check(username, password);
+        throttle.succeeded(source, username);
+        return principal;
+      } catch (error) {
+        if (hasErrorCode(error, 'Unauthenticated')) {
+          const answerDelayMs = throttle.failed(source, username);
+          if (answerDelayMs > 0) await sleep(answerDelayMs);
+        }
+        throw error;
+      }
     },
 
     invalidate(username) {

@@ -67,7 +67,7 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 describe('authenticator', () => {
   it('returns the principal for the right credentials', async () => {
     const { authenticator } = await given([alice]);
-    expect(await authenticator.authenticate('alice', 'alice-password-1')).toEqual({
+    expect(await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1')).toEqual({
       username: 'alice',
       groups: ['admins'],
       consoleAccess: true,
@@ -76,9 +76,13 @@ describe('authenticator', () => {
 
   it('refuses an unknown user and a wrong password with the same error, after one scrypt each', async () => {
     const { authenticator, counting } = await given([alice]);
-    const unknownUser = await failure(authenticator.authenticate('mallory', 'alice-password-1'));
+    const unknownUser = await failure(
+      authenticator.authenticate('mallory', 'alice-password-1', '127.0.0.1'),
+    );
     expect(counting.verifications).toBe(1);
-    const wrongPassword = await failure(authenticator.authenticate('alice', 'wrong-password-1'));
+    const wrongPassword = await failure(
+      authenticator.authenticate('alice', 'wrong-password-1', '127.0.0.1'),
+    );
     expect(counting.verifications).toBe(2);
     for (const error of [unknownUser, wrongPassword]) {
       expect(hasErrorCode(error, 'Unauthenticated')).toBe(true);
@@ -90,35 +94,39 @@ describe('authenticator', () => {
   it('forbids a replication user only once its password is right', async () => {
     const { authenticator } = await given([replicator]);
     const forbidden = await failure(
-      authenticator.authenticate('replicator', 'replicator-password'),
+      authenticator.authenticate('replicator', 'replicator-password', '127.0.0.1'),
     );
     expect(hasErrorCode(forbidden, 'Forbidden')).toBe(true);
     expect((forbidden as Error).message).toBe(
       'user "replicator" is a replication user and cannot connect as a client',
     );
-    const wrong = await failure(authenticator.authenticate('replicator', 'not-the-password'));
+    const wrong = await failure(
+      authenticator.authenticate('replicator', 'not-the-password', '127.0.0.1'),
+    );
     expect(hasErrorCode(wrong, 'Unauthenticated')).toBe(true);
   });
 
   it('reuses a successful verification for 60 s, and only for the same password', async () => {
     const { authenticator, counting, advanceMs } = await given([alice]);
-    await authenticator.authenticate('alice', 'alice-password-1');
-    await authenticator.authenticate('alice', 'alice-password-1');
+    await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
+    await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
     expect(counting.verifications).toBe(1);
-    await failure(authenticator.authenticate('alice', 'alice-password-2'));
+    await failure(authenticator.authenticate('alice', 'alice-password-2', '127.0.0.1'));
     expect(counting.verifications).toBe(2);
     advanceMs(59_999);
-    await authenticator.authenticate('alice', 'alice-password-1');
+    await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
     expect(counting.verifications).toBe(2);
     advanceMs(1);
-    await authenticator.authenticate('alice', 'alice-password-1');
+    await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
     expect(counting.verifications).toBe(3);
   });
 
   it('shares one verification between concurrent logins', async () => {
     const { authenticator, counting } = await given([alice]);
     const principals = await Promise.all(
-      Array.from({ length: 20 }, () => authenticator.authenticate('alice', 'alice-password-1')),
+      Array.from({ length: 20 }, () =>
+        authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1'),
+      ),
     );
     expect(counting.verifications).toBe(1);
     expect(new Set(principals).size).toBe(1);
@@ -126,18 +134,20 @@ describe('authenticator', () => {
 
   it('forgets a user on invalidate, also when a login was under way', async () => {
     const { authenticator, stored, counting } = await given([alice]);
-    const underWay = authenticator.authenticate('alice', 'alice-password-1');
+    const underWay = authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
     authenticator.invalidate('alice');
     stored.set('alice', { ...stored.get('alice')!, groups: ['readers'] });
     await underWay;
-    expect((await authenticator.authenticate('alice', 'alice-password-1')).groups).toEqual([
-      'readers',
-    ]);
+    expect(
+      (await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1')).groups,
+    ).toEqual(['readers']);
     expect(counting.verifications).toBe(2);
 
     stored.delete('alice');
     authenticator.invalidate('alice');
-    const error = await failure(authenticator.authenticate('alice', 'alice-password-1'));
+    const error = await failure(
+      authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1'),
+    );
     expect(hasErrorCode(error, 'Unauthenticated')).toBe(true);
   });
 });
@@ -145,13 +155,13 @@ describe('authenticator', () => {
 describe('authenticator invalidateAll', () => {
   it('forgets every user, also a first login under way', async () => {
     const { authenticator, stored, counting } = await given([alice]);
-    const underWay = authenticator.authenticate('alice', 'alice-password-1');
+    const underWay = authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1');
     authenticator.invalidateAll();
     stored.set('alice', { ...stored.get('alice')!, consoleAccess: false });
     await underWay;
-    expect((await authenticator.authenticate('alice', 'alice-password-1')).consoleAccess).toBe(
-      false,
-    );
+    expect(
+      (await authenticator.authenticate('alice', 'alice-password-1', '127.0.0.1')).consoleAccess,
+    ).toBe(false);
     expect(counting.verifications).toBe(2);
   });
 });

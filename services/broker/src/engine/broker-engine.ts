@@ -50,7 +50,7 @@ import type { DestinationState } from './destination-registry.js';
 
 /** Users as the engine needs them; implemented over the store by the users adapter. */
 export interface UserDirectory {
-  authenticate(username: string, password: string): Promise<Principal>;
+  authenticate(username: string, password: string, source: string): Promise<Principal>;
   create(request: CreateUserRequest): Promise<void>;
   update(request: UpdateUserRequest): Promise<void>;
   delete(username: string): Promise<void>;
@@ -610,7 +610,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
   };
 
   const engine: BrokerEngine = {
-    authenticate: (username, password) => users.authenticate(username, password),
+    authenticate: (username, password, source) => users.authenticate(username, password, source),
     assertServing: () => core.assertServing(),
     openSession(principal: Principal, sessionOptions: SessionOptions) {
       core.assertServing();

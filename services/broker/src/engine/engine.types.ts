@@ -300,9 +300,11 @@ export interface StateDigestInfo {
 export interface BrokerEngine {
   /**
    * Checks credentials. Wrong username or password: Unauthenticated, without saying which.
-   * A replication user: Forbidden (it may not connect as a client).
+   * A replication user: Forbidden (it may not connect as a client). A user refused from an
+   * address that gave too many wrong passwords for it: ResourceExhausted. `source` is the
+   * client's address.
    */
-  authenticate(username: string, password: string): Promise<Principal>;
+  authenticate(username: string, password: string, source: string): Promise<Principal>;
   /** Throws FailedPrecondition naming the primary when this broker is a replica, Unavailable when it is a standby. */
   assertServing(): void;
   openSession(principal: Principal, options: SessionOptions): Session;

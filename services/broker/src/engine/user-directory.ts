@@ -36,7 +36,8 @@ export function createUserDirectory(options: {
 }): UserDirectory {
   const { users, repositoryFor, write, hasher, authenticator } = options;
   return {
-    authenticate: (username, password) => authenticator.authenticate(username, password),
+    authenticate: (username, password, source) =>
+      authenticator.authenticate(username, password, source),
     async create(request) {
       assertValidNewUser(request);
       // scrypt is slow: hash before entering the serial writer.

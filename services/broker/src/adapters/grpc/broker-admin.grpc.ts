@@ -50,7 +50,7 @@ export function createBrokerAdminServiceHandlers(
     fn: (request: Request) => Promise<Response>,
   ): grpc.handleUnaryCall<Request, Response> {
     return unaryHandler(async (request: Request, call) => {
-      await authenticateConsoleUser(engine, call.metadata);
+      await authenticateConsoleUser(engine, call);
       return fn(request);
     }, handlerOptions);
   }

@@ -76,9 +76,12 @@ export function createBrokerServiceHandlers(
     });
 
   /** Client calls: refused by a broker that does not serve clients, then authenticated. */
-  async function clientPrincipal(call: { metadata: grpc.Metadata }): Promise<Principal> {
+  async function clientPrincipal(call: {
+    metadata: grpc.Metadata;
+    getPeer(): string;
+  }): Promise<Principal> {
     engine.assertServing();
-    return authenticateCall(engine, call.metadata);
+    return authenticateCall(engine, call);
   }
 
   async function withSession<T>(

@@ -130,19 +130,23 @@ describe('user repository', () => {
       });
       const authenticator = createAuthenticator({ users, hasher });
 
-      expect(await authenticator.authenticate('grace', 'grace-secret-pw')).toEqual({
+      expect(await authenticator.authenticate('grace', 'grace-secret-pw', '127.0.0.1')).toEqual({
         username: 'grace',
         groups: ['g1', 'g2'],
         consoleAccess: false,
       });
-      const unknownUser = await failure(authenticator.authenticate('heidi', 'grace-secret-pw'));
-      const wrongPassword = await failure(authenticator.authenticate('grace', 'heidi-secret-pw'));
+      const unknownUser = await failure(
+        authenticator.authenticate('heidi', 'grace-secret-pw', '127.0.0.1'),
+      );
+      const wrongPassword = await failure(
+        authenticator.authenticate('grace', 'heidi-secret-pw', '127.0.0.1'),
+      );
       expect(hasErrorCode(unknownUser, 'Unauthenticated')).toBe(true);
       expect(unknownUser).toEqual(wrongPassword);
       expect((wrongPassword as Error).message).toBe('invalid username or password');
 
       const forbidden = await failure(
-        authenticator.authenticate('replicator', 'replicator-secret'),
+        authenticator.authenticate('replicator', 'replicator-secret', '127.0.0.1'),
       );
       expect(hasErrorCode(forbidden, 'Forbidden')).toBe(true);
 
@@ -151,13 +155,13 @@ describe('user repository', () => {
       authenticator.invalidate('grace');
       expect(
         hasErrorCode(
-          await failure(authenticator.authenticate('grace', 'grace-secret-pw')),
+          await failure(authenticator.authenticate('grace', 'grace-secret-pw', '127.0.0.1')),
           'Unauthenticated',
         ),
       ).toBe(true);
-      expect((await authenticator.authenticate('grace', 'grace-new-secret')).username).toBe(
-        'grace',
-      );
+      expect(
+        (await authenticator.authenticate('grace', 'grace-new-secret', '127.0.0.1')).username,
+      ).toBe('grace');
     });
   });
 });

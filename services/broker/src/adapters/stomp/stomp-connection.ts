@@ -11,6 +11,7 @@ import {
   type StompVersion,
 } from '@crdr/stomp';
 import { badRequest, isCrdrError } from '@crdr/errors';
+import { sourceAddress } from '@crdr/service';
 import {
   attributeNames,
   contextFromRecord,
@@ -263,7 +264,11 @@ export class StompConnection {
     const login = headers['login'] ?? '';
     const passcode = headers['passcode'] ?? '';
     this.#engine.assertServing();
-    const principal = await this.#engine.authenticate(login, passcode);
+    const principal = await this.#engine.authenticate(
+      login,
+      passcode,
+      sourceAddress(this.#transport.remoteAddress),
+    );
     if (this.#state === 'closed') return;
     const clientId = headers['client-id'];
     this.#session = this.#engine.openSession(principal, {
