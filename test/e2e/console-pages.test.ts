@@ -12,6 +12,8 @@ const bootstrap = { username: 'operator', password: 'operator-password-1' };
 const consoleUser = { username: 'app-user', password: 'app-password-1' };
 const hostile = `<img src=x onerror=alert(1)>"'`;
 
+const guessesBeforeRefusal = 4;
+
 let controlPlane: RunningControlPlane;
 let consoleServer: ConsoleServer;
 let consoleUrl: string;
@@ -37,6 +39,7 @@ describe('console pages in a browser', () => {
       region: 'region-a',
       controlPlaneAddress: controlPlane.address,
       bootstrapAdmin: `${bootstrap.username}:${bootstrap.password}`,
+      loginThrottle: { lockoutFailures: guessesBeforeRefusal },
       refreshIntervalMs: 500,
       deadlineMs: 120_000,
     });
@@ -62,6 +65,14 @@ describe('console pages in a browser', () => {
     expect(await noticeText()).toContain('Wrong username or password');
     const cookies = await ui.context.cookies();
     expect(cookies.find((c) => c.name === 'crdr_console_session_region-a')).toBeUndefined();
+
+    // Guessing at one user from one address ends in a refusal, even of the right password; the
+    // other users of the address (the operator, below) are not refused.
+    for (let i = 0; i < guessesBeforeRefusal; i++) await signIn('mallory', `guess-${i}`);
+    await signIn('mallory', 'any-password-1');
+    expect(await noticeText()).toMatch(
+      /^Too many failed sign-ins from this address; try again in \d+ s\.$/,
+    );
 
     await signIn(bootstrap.username, bootstrap.password);
     expect(new URL(page.url()).pathname).toBe('/brokers');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BasicCredentials } from '@crdr/proto';
+import { createLoginThrottle, type LoginThrottleOptions } from '@crdr/service';
 import { ConsoleBackend } from './console.backend.js';
 import { viewerOf, type ConsoleContext, type ConsoleLogger } from './context.js';
 import { describeError, parseCookies, redirect, securityHeaders, sendHtml } from './http-util.js';
@@ -44,6 +45,8 @@ export interface ConsoleServerOptions {
   readonly secureCookies?: boolean;
   /** A pino-compatible logger (e.g. @crdr/telemetry's); nothing is logged without it. */
   readonly logger?: ConsoleLogger;
+  /** How sign-in guessing is slowed and refused (`@crdr/service`'s login throttle); its defaults. */
+  readonly loginThrottle?: Omit<LoginThrottleOptions, 'nowMs'>;
 }
 
 export interface ConsoleServer {
@@ -77,6 +80,10 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
   let stopping = new AbortController();
   let backend: ConsoleBackend | undefined;
   const sessions = new SessionStore(options.sessionIdleMs ?? 8 * 3600_000);
+  const loginThrottle = createLoginThrottle({
+    ...options.loginThrottle,
+    nowMs: () => performance.now(),
+  });
 
   const contextOf = (): ConsoleContext => ({
     region: options.region,
@@ -89,6 +96,7 @@ export function createConsoleServer(options: ConsoleServerOptions): ConsoleServe
     cookieNames: names,
     cookieOptions,
     peerConsoles: options.peerConsoleUrls ?? {},
+    loginThrottle,
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

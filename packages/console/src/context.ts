@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BasicCredentials } from '@crdr/proto';
+import type { LoginThrottle } from '@crdr/service';
 import type { ConsoleBackend } from './console.backend.js';
 import type { CookieOptions } from './http-util.js';
 import type { Session, SessionStore } from './session.store.js';
@@ -24,6 +25,8 @@ export interface ConsoleContext {
   readonly cookieOptions: CookieOptions;
   /** Other Regions' consoles by Region name, for links between them. */
   readonly peerConsoles: Readonly<Record<string, string>>;
+  /** Slows, then refuses, password guessing at the sign-in form. */
+  readonly loginThrottle: LoginThrottle;
 }
 
 export interface RequestScope {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BasicCredentials } from '@crdr/proto';
+import { sourceAddress } from '@crdr/service';
 import type { ConsoleContext } from './context.js';
 import {
   describeError,
@@ -91,6 +93,18 @@ export async function handleLogin(
     retry(400, 'Enter a username and a password.');
     return;
   }
+  const source = sourceAddress(request.socket.remoteAddress ?? '?');
+  const verdict = context.loginThrottle.check(source, username);
+  if (!verdict.allowed) {
+    context.logger?.warn({ user: username, source }, 'console sign-in refused: too many failures');
+    retry(
+      429,
+      `Too many failed sign-ins from this address; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`,
+    );
+    return;
+  }
+  // The delay comes before the check, so a guesser learns nothing sooner by waiting less.
+  if (verdict.delayMs > 0) await sleep(verdict.delayMs);
   let kind: Session['kind'] | undefined;
   if (
     context.bootstrap &&
@@ -111,10 +125,13 @@ export async function handleLogin(
     }
   }
   if (kind === undefined) {
-    context.logger?.info({ user: username }, 'console sign-in refused');
+    context.logger?.info({ user: username, source }, 'console sign-in refused');
+    const answerDelayMs = context.loginThrottle.failed(source, username);
+    if (answerDelayMs > 0) await sleep(answerDelayMs);
     retry(401, 'Wrong username or password, or the user has no console access.');
     return;
   }
+  context.loginThrottle.succeeded(source, username);
   const session = context.sessions.create(username, password, kind, Date.now());
   context.logger?.info({ user: username, kind }, 'console sign-in');
   response.setHeader('Set-Cookie', [
