@@ -50,6 +50,12 @@ const schema = z.object({
   BROKER_LOGIN_FREE_FAILURES: count().default(3),
   /** Wrong passwords for one user from one address before that pair is refused; 0: never. */
   BROKER_LOGIN_LOCKOUT_FAILURES: count().default(10),
+  /** Sessions open at once (STOMP and WebSocket connections, gRPC streams and calls). */
+  BROKER_MAX_CONNECTIONS: positive().default(1000),
+  /** The same, for one user. */
+  BROKER_MAX_CONNECTIONS_PER_USER: positive().default(500),
+  /** Bytes (bodies and headers) held by all open transactions together. */
+  BROKER_MAX_TRANSACTION_BYTES: positive().default(256 * 1024 * 1024),
   /** How long wrong passwords are remembered after the last one. */
   BROKER_LOGIN_WINDOW_MS: positive().default(15 * 60_000),
   /** This Region's NATS, where the replication log of a CRDR primary is published. */

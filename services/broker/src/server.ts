@@ -139,6 +139,11 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     log,
     memoryWindow: config.BROKER_MEMORY_WINDOW,
     maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
+    limits: {
+      maxSessions: config.BROKER_MAX_CONNECTIONS,
+      maxSessionsPerUser: config.BROKER_MAX_CONNECTIONS_PER_USER,
+      maxTransactionBytes: config.BROKER_MAX_TRANSACTION_BYTES,
+    },
     onServingChange: (serving) => {
       grpc?.setServing(serving);
       relay?.kick();

@@ -42,7 +42,7 @@ import type {
   UpdateUserRequest,
   UserInfo,
 } from './engine.types.js';
-import { EngineCore } from './engine-core.js';
+import { EngineCore, type SessionLimits } from './engine-core.js';
 import { isExpired } from './queued-message.js';
 import { Scheduler } from './scheduler.js';
 import { BrokerSession } from './session.js';
@@ -73,6 +73,8 @@ export interface BrokerEngineOptions {
   /** Messages per store held in memory; the rest wait in Postgres. */
   readonly memoryWindow?: number;
   readonly maxRedeliveries?: number;
+  /** Caps on sessions and on what open transactions hold; none when absent. */
+  readonly limits?: Partial<SessionLimits>;
   readonly expirySweepMs?: number;
   readonly schedulerPollMs?: number;
   /** Runs first in every write transaction (the active/standby lease fence). */
@@ -132,6 +134,11 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     brokerId: options.brokerId,
     memoryWindow: options.memoryWindow ?? 2000,
     maxRedeliveries: options.maxRedeliveries ?? 6,
+    limits: {
+      maxSessions: options.limits?.maxSessions ?? Infinity,
+      maxSessionsPerUser: options.limits?.maxSessionsPerUser ?? Infinity,
+      maxTransactionBytes: options.limits?.maxTransactionBytes ?? Infinity,
+    },
     now,
     onError,
     schedule: (request, messageId) => scheduler.schedule(request, messageId),
@@ -615,7 +622,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     openSession(principal: Principal, sessionOptions: SessionOptions) {
       core.assertServing();
       const session = new BrokerSession(core, principal, sessionOptions);
-      core.sessions.add(session);
+      core.admitSession(session);
       return session;
     },
     admin,

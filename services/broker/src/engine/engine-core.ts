@@ -1,5 +1,5 @@
 import type { Database, Kysely } from '@crdr/store';
-import { failedPrecondition, unavailable } from '@crdr/errors';
+import { failedPrecondition, resourceExhausted, unavailable } from '@crdr/errors';
 import { currentTraceContext } from '@crdr/telemetry';
 import { parseDestination } from '../domain/destination.js';
 import type { StoreWriter } from '../adapters/pg/store-writer.js';
@@ -19,6 +19,17 @@ export interface EngineCoreOptions {
   readonly onError: (error: unknown, context: string) => void;
   /** Schedules a delayed message; resolves when it is durable. */
   readonly schedule: (request: SendRequest, messageId: string) => Promise<void>;
+  readonly limits: SessionLimits;
+}
+
+/** What protects the broker from one client, or many (ActiveMQ's maximumConnections and more). */
+export interface SessionLimits {
+  /** Sessions open at once: STOMP and WebSocket connections, gRPC streams and calls. */
+  readonly maxSessions: number;
+  /** The same, for one user. */
+  readonly maxSessionsPerUser: number;
+  /** Bytes (bodies and headers) held by every open transaction together. */
+  readonly maxTransactionBytes: number;
 }
 
 /**
@@ -39,6 +50,9 @@ export class EngineCore {
   unservedReason: string | undefined;
   #messageCounter = 0;
   readonly #messageIdPrefix: string;
+  readonly #sessionsPerUser = new Map<string, number>();
+  /** Bytes held by open transactions, all sessions together. */
+  #transactionBytes = 0;
 
   constructor(options: EngineCoreOptions) {
     this.options = options;
@@ -62,6 +76,48 @@ export class EngineCore {
       now: options.now,
     });
     this.#messageIdPrefix = `ID:${options.brokerId}-${Date.now().toString(36)}-1:1:1:1:`;
+  }
+
+  /** Counts a new session in, or refuses it when a limit would be passed. */
+  admitSession(session: BrokerSession): void {
+    const { maxSessions, maxSessionsPerUser } = this.options.limits;
+    const { username } = session.principal;
+    if (this.sessions.size >= maxSessions) {
+      throw resourceExhausted(
+        `the broker has reached its maximum of ${maxSessions} connections; try again later`,
+      );
+    }
+    const ofUser = this.#sessionsPerUser.get(username) ?? 0;
+    if (ofUser >= maxSessionsPerUser) {
+      throw resourceExhausted(
+        `user "${username}" has reached the maximum of ${maxSessionsPerUser} connections per user`,
+      );
+    }
+    this.sessions.add(session);
+    this.#sessionsPerUser.set(username, ofUser + 1);
+  }
+
+  releaseSession(session: BrokerSession): void {
+    if (!this.sessions.delete(session)) return;
+    const { username } = session.principal;
+    const left = (this.#sessionsPerUser.get(username) ?? 1) - 1;
+    if (left > 0) this.#sessionsPerUser.set(username, left);
+    else this.#sessionsPerUser.delete(username);
+  }
+
+  /** Takes `bytes` of the transactions' allowance for `transactionId`, or refuses the send. */
+  holdTransactionBytes(transactionId: string, bytes: number): void {
+    const { maxTransactionBytes } = this.options.limits;
+    if (this.#transactionBytes + bytes > maxTransactionBytes) {
+      throw resourceExhausted(
+        `transaction "${transactionId}" cannot hold this message: open transactions would hold more than the broker's limit of ${maxTransactionBytes} bytes; commit or abort it, or send less in one transaction`,
+      );
+    }
+    this.#transactionBytes += bytes;
+  }
+
+  releaseTransactionBytes(bytes: number): void {
+    this.#transactionBytes = Math.max(0, this.#transactionBytes - bytes);
   }
 
   get serving(): boolean {

@@ -23,6 +23,15 @@ interface Subscription {
 interface OpenTransaction {
   readonly sends: Array<{ readonly request: SendRequest; readonly messageId: string }>;
   readonly acks: InFlight[];
+  /** What its sends hold of the broker's transaction allowance. */
+  bytes: number;
+}
+
+/** What a send held in a transaction costs in memory: its body and headers. */
+function heldBytes(request: SendRequest): number {
+  let bytes = request.body.length + request.destination.length;
+  for (const [name, value] of Object.entries(request.headers)) bytes += name.length + value.length;
+  return bytes;
 }
 
 let sessionCounter = 0;
@@ -60,7 +69,11 @@ export class BrokerSession implements Session {
     validateSend(request);
     const messageId = this.#core.newMessageId();
     if (transactionId !== undefined) {
-      this.#transaction(transactionId).sends.push({ request, messageId });
+      const tx = this.#transaction(transactionId);
+      const bytes = heldBytes(request);
+      this.#core.holdTransactionBytes(transactionId, bytes);
+      tx.bytes += bytes;
+      tx.sends.push({ request, messageId });
       return { messageId };
     }
     await this.#core.publish(request, messageId, (dest) => this.#noteProducer(dest));
@@ -188,7 +201,7 @@ export class BrokerSession implements Session {
     if (this.#transactions.has(transactionId)) {
       throw conflict(`transaction "${transactionId}" is already open on this connection`);
     }
-    this.#transactions.set(transactionId, { sends: [], acks: [] });
+    this.#transactions.set(transactionId, { sends: [], acks: [], bytes: 0 });
   }
 
   #transaction(transactionId: string): OpenTransaction {
@@ -202,6 +215,7 @@ export class BrokerSession implements Session {
     this.#assertOpen();
     const tx = this.#transaction(transactionId);
     this.#transactions.delete(transactionId);
+    this.#core.releaseTransactionBytes(tx.bytes);
     try {
       await this.#core.commit(tx.sends, tx.acks, (dest) => this.#noteProducer(dest));
     } catch (error) {
@@ -219,6 +233,7 @@ export class BrokerSession implements Session {
   }
 
   async #abortTransaction(tx: OpenTransaction): Promise<void> {
+    this.#core.releaseTransactionBytes(tx.bytes);
     // As ActiveMQ does on rollback: messages acknowledged in it are redelivered.
     await this.#core.flow.redeliver(tx.acks, { toDeadLetter: false });
   }
@@ -240,7 +255,7 @@ export class BrokerSession implements Session {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    this.#core.sessions.delete(this);
+    this.#core.releaseSession(this);
     for (const destination of this.#producerOf) destination.producers.delete(this.id);
     const work: Array<Promise<void>> = [];
     for (const tx of this.#transactions.values()) work.push(this.#abortTransaction(tx));

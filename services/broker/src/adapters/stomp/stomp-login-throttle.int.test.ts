@@ -1,30 +1,6 @@
-import { Client } from '@stomp/stompjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { host, startTestBroker, type TestBroker } from './broker.test-helper.js';
-
-/** CONNECT with @stomp/stompjs over WebSocket: 'connected', or the broker's ERROR message. */
-async function login(port: number, user: string, password: string): Promise<string> {
-  const client = new Client({
-    webSocketFactory: () => new WebSocket(`ws://${host}:${port}`, ['v12.stomp']),
-    connectHeaders: { login: user, passcode: password },
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-    debug: () => undefined,
-  });
-  const outcome = new Promise<string>((resolve) => {
-    client.onConnect = () => resolve('connected');
-    client.onStompError = (frame) => resolve(frame.headers['message'] ?? '(no message)');
-    client.onWebSocketError = () => resolve('WebSocket error');
-  });
-  client.activate();
-  try {
-    return await outcome;
-  } finally {
-    await client.deactivate();
-  }
-}
+import { startTestBroker, type TestBroker } from './broker.test-helper.js';
+import { stompjsLogin as login } from './stompjs.test-helper.js';
 
 const lockoutFailures = 6;
 
