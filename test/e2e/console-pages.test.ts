@@ -182,6 +182,37 @@ describe('console pages in a browser', () => {
     await page.locator(`[data-username="${consoleUser.username}"]`).waitFor();
     await ui.screenshot('11-users');
 
+    // A console user of one broker may not act on another broker of the Region through the
+    // control plane (reboot, delete, promote, users): the action is refused and nothing happens.
+    const other = await controlPlane.client.createBroker({
+      brokerName: 'payroll',
+      engineType: 'ACTIVEMQ',
+      engineVersion: '5.18.4',
+      hostInstanceType: 'mq.m5.large',
+      deploymentMode: 'SINGLE_INSTANCE',
+      users: [{ username: 'payroll-admin', password: 'payroll-password-1', consoleAccess: true }],
+    });
+    await page.goto(`${consoleUrl}/brokers/${brokerId}`);
+    const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+    const refused = await page.evaluate(
+      async ({ url, otherId, token }) => {
+        const response = await fetch(`${url}/brokers/${otherId}/reboot`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: `_csrf=${encodeURIComponent(token)}`,
+        });
+        // The redirect back to the broker's page is followed: the page shows the refusal.
+        return { url: response.url, html: await response.text() };
+      },
+      { url: consoleUrl, otherId: other.brokerId, token: csrf },
+    );
+    expect(new URL(refused.url).pathname).toBe(`/brokers/${other.brokerId}`);
+    expect(refused.html).toContain(
+      `user ${consoleUser.username} has no console access to broker ${other.brokerId}: sign in as one of its console users`,
+    );
+    const events = await controlPlane.client.describeBroker({ brokerId: other.brokerId });
+    expect(events.brokerState).not.toBe('REBOOT_IN_PROGRESS');
+
     // A form posted without the session's CSRF token is refused.
     const forged = await page.evaluate(async (url) => {
       const response = await fetch(`${url}/logout`, {

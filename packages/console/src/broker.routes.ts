@@ -160,6 +160,7 @@ export async function brokerAction(
   const back = consolePath('brokers', brokerId);
   const user = scope.session.username;
   try {
+    await context.backend.assertMayManage(scope.session, brokerId);
     switch (action) {
       case 'reboot':
         await api.rebootBroker({ brokerId });

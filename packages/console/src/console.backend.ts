@@ -228,6 +228,30 @@ export class ConsoleBackend {
     return { username: target.adminUsername, password: target.adminPassword };
   }
 
+  /**
+   * Refuses (Forbidden) a control-plane action on `brokerId` by a broker's console user who is
+   * not a console user of that broker: the broker's admin API, which answers only its own
+   * console users, is asked with the session's credentials. The bootstrap administrator manages
+   * every broker of the Region.
+   */
+  async assertMayManage(session: Session, brokerId: string): Promise<void> {
+    if (session.kind === 'bootstrap') return;
+    const broker = await this.describe(brokerId);
+    const refused = forbidden(
+      `user ${session.username} has no console access to broker ${brokerId}: sign in as one of its console users`,
+    );
+    if (!broker.users.some((user) => user.username === session.username)) throw refused;
+    try {
+      const { users } = await this.withBrokerAdmin(session, broker, (admin) => admin.listUsers({}));
+      if (!users.some((user) => user.username === session.username && user.consoleAccess)) {
+        throw refused;
+      }
+    } catch (error) {
+      if (hasErrorCode(error, 'Unauthenticated') || hasErrorCode(error, 'Forbidden')) throw refused;
+      throw error;
+    }
+  }
+
   /** Runs `call` against the broker's admin gRPC, trying the next instance while one is down. */
   async withBrokerAdmin<T>(
     session: Session,

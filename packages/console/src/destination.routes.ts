@@ -285,6 +285,7 @@ export async function userAction(
 ): Promise<void> {
   const username = (form.get('username') ?? '').trim();
   try {
+    await context.backend.assertMayManage(scope.session, brokerId);
     if (action === 'create') {
       await context.backend.controlPlane.createUser({
         brokerId,
