@@ -134,7 +134,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         started,
         () => spawnError,
         portsDir,
-        options.readyTimeoutMs ?? 15_000,
+        options.readyTimeoutMs ?? 60_000,
       );
     } catch (error) {
       await signalAndWait(started, 'SIGKILL');

@@ -58,7 +58,7 @@ export function startServiceProcess(options: StartServiceOptions): Promise<Servi
           `${options.entry} did not print ENDPOINTS in time:\n${stdout}\n${stderr.slice(-4000)}`,
         ),
       );
-    }, options.readyTimeoutMs ?? 30_000);
+    }, options.readyTimeoutMs ?? 120_000);
     void exited.then((code) => {
       clearTimeout(timer);
       rejectStart(

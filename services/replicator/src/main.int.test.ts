@@ -130,7 +130,7 @@ describe('the replicator process', () => {
       startServiceProcess({
         entry: 'services/replicator/src/main.ts',
         env: { REPLICATOR_BATCH_MAX_EVENTS: '0' },
-        readyTimeoutMs: 20_000,
+        readyTimeoutMs: 120_000,
       }),
     ).rejects.toThrow(
       /exited with 2[\s\S]*REPLICATOR_PRIMARY_BROKER_ID[\s\S]*REPLICATOR_BATCH_MAX_EVENTS/,
