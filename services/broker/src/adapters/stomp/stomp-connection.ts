@@ -3,7 +3,8 @@ import {
   createFrameParser,
   encodeFrame,
   isStompProtocolError,
-  negotiateHeartBeat,
+  defaultServerHeartBeatPolicy,
+  negotiateServerHeartBeat,
   negotiateVersion,
   parseHeartBeat,
   type FrameParser,
@@ -276,9 +277,9 @@ export class StompConnection {
     });
     this.#state = 'connected';
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
-    const schedule = negotiateHeartBeat(
-      [this.#limits.heartBeatSendMs, this.#limits.heartBeatReceiveMs],
+    const schedule = negotiateServerHeartBeat(
       version === '1.0' ? [0, 0] : parseHeartBeat(headers['heart-beat']),
+      { ...defaultServerHeartBeatPolicy, expectEveryMs: this.#limits.heartBeatReceiveMs },
     );
     this.#write(
       encodeFrame(
@@ -360,6 +361,7 @@ export class StompConnection {
     if (id === undefined || id === '')
       throw badRequest('SUBSCRIBE frame is missing the required "id" header');
     const durableName = headers['activemq.subscriptionName'];
+    const selector = headers['selector'];
     const ackMode = parseAckMode(headers['ack']);
     // Known before the first delivery, which may come before `subscribe` returns. A failed
     // SUBSCRIBE ends the connection, so an entry left by one does not matter.
@@ -378,6 +380,7 @@ export class StompConnection {
         ackMode,
         prefetch: parseIntegerHeader(headers, 'activemq.prefetchSize', 1000, 1, 1_000_000),
         ...(durableName === undefined || durableName === '' ? {} : { durableName }),
+        ...(selector === undefined ? {} : { selector }),
       },
       sink,
     );
@@ -487,7 +490,12 @@ export class StompConnection {
     if (receipt !== undefined && canEncodeHeader('receipt-id', receipt, this.#version))
       headers['receipt-id'] = receipt;
     if (frame !== undefined) headers['command'] = frame.command;
-    this.#write(encodeFrame('ERROR', headers, message + '\n', this.#version));
+    // Before CONNECTED no version is agreed: the frame follows STOMP 1.0, whose headers are not
+    // escaped (a ":" in the message stays ":", not "\\c").
+    const version = this.#state === 'connecting' ? '1.0' : this.#version;
+    const receiptOk = receipt === undefined || canEncodeHeader('receipt-id', receipt, version);
+    if (!receiptOk) delete headers['receipt-id'];
+    this.#write(encodeFrame('ERROR', headers, message + '\n', version));
     this.#close();
   }
 
