@@ -492,7 +492,13 @@ export class StompConnection {
     if (frame !== undefined) headers['command'] = frame.command;
     // Before CONNECTED no version is agreed: the frame follows STOMP 1.0, whose headers are not
     // escaped (a ":" in the message stays ":", not "\\c").
-    const version = this.#state === 'connecting' ? '1.0' : this.#version;
+    const beforeConnected = this.#state === 'connecting';
+    const version = beforeConnected ? '1.0' : this.#version;
+    if (beforeConnected) {
+      // A client that reads it as STOMP 1.2 would take a "\\" for the start of an escape: the
+      // headers show it as "⧵" instead (the body keeps the exact text).
+      for (const name of Object.keys(headers)) headers[name] = headers[name]!.replace(/\\/g, '⧵');
+    }
     const receiptOk = receipt === undefined || canEncodeHeader('receipt-id', receipt, version);
     if (!receiptOk) delete headers['receipt-id'];
     this.#write(encodeFrame('ERROR', headers, message + '\n', version));
