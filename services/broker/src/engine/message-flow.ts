@@ -100,9 +100,8 @@ export class MessageFlow implements StoreQueueHost {
     const targets: StoreQueue[] = [];
     if (destination.queue !== undefined) targets.push(destination.queue);
     // A topic subscription with a selector never holds what it does not select.
-    const selects = (store: StoreQueue): boolean =>
-      store.selector === undefined || store.selector(message);
-    for (const store of destination.durables.values()) if (selects(store)) targets.push(store);
+    for (const store of destination.durables.values())
+      if (store.selector === undefined || store.selector(message)) targets.push(store);
     const rows: NewMessage[] = [];
     const durableRows: Array<{ store: StoreQueue; row: NewMessage }> = [];
     const persistent = message.persistent && !destination.temporary;
@@ -124,7 +123,8 @@ export class MessageFlow implements StoreQueueHost {
       }
     }
     const volatiles: StoreQueue[] = [];
-    for (const store of destination.volatiles) if (selects(store)) volatiles.push(store);
+    for (const store of destination.volatiles)
+      if (store.selector === undefined || store.selector(message)) volatiles.push(store);
     const volatileTargets = persistent ? volatiles : [...targets, ...volatiles];
     return {
       rows,
