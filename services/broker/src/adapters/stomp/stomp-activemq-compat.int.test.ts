@@ -34,11 +34,13 @@ describe('STOMP as ActiveMQ 5.x clients expect it', () => {
   });
 
   /** A connected @stomp/stompjs client; errors are collected, not thrown. */
-  async function stompjs(): Promise<{ client: Client; errors: IFrame[] }> {
+  async function stompjs(
+    connectHeaders: Record<string, string> = {},
+  ): Promise<{ client: Client; errors: IFrame[] }> {
     const errors: IFrame[] = [];
     const client = new Client({
       webSocketFactory: () => new WebSocket(`ws://${host}:${broker.wsPort}`, ['v12.stomp']),
-      connectHeaders: { login: 'admin', passcode: 'admin' },
+      connectHeaders: { login: 'admin', passcode: 'admin', ...connectHeaders },
       reconnectDelay: 0,
       heartbeatIncoming: 0,
       heartbeatOutgoing: 0,
@@ -210,6 +212,28 @@ describe('STOMP as ActiveMQ 5.x clients expect it', () => {
       );
       const rest = await subscribe(client, queue, { selector: 'level IS NOT NULL' });
       await until(rest, 'low');
+    });
+
+    it('keeps in a durable subscription only what its selector selects, while away too', async () => {
+      const clientId = uniqueName('durable-client');
+      const topic = `/topic/${uniqueName('dsel')}`;
+      const subscriptionName = 'reds';
+      const headers = { 'activemq.subscriptionName': subscriptionName, selector: "color = 'red'" };
+      const first = await stompjs({ 'client-id': clientId });
+      await subscribe(first.client, topic, headers);
+      await first.client.deactivate();
+      const { client: producer } = await stompjs();
+      await publish(producer, topic, 'blue away', { color: 'blue' });
+      await publish(producer, topic, 'red away', { color: 'red' });
+      const all = await broker.server.runtime.engine.admin.listDestinations();
+      const name = topic.slice('/topic/'.length);
+      expect(all.find((d) => d.kind === 'topic' && d.name === name)?.queueSize).toBe(1);
+      const again = await stompjs({ 'client-id': clientId });
+      const received = await subscribe(again.client, topic, headers);
+      await publish(producer, topic, 'blue back', { color: 'blue' });
+      await publish(producer, topic, 'red back', { color: 'red' });
+      await until(received, 'red back');
+      expect(bodies(received)).toEqual(['red away', 'red back']);
     });
 
     it('refuses a selector that does not parse, saying why', async () => {
