@@ -195,7 +195,7 @@ describe('cross-Region replication, end to end', () => {
     expect(Number(digests.replica.messages)).toBeGreaterThan(500);
     expect(digests.replica.durableSubscriptions).toBeGreaterThanOrEqual(3);
 
-    // What the load left in the DLQ (nacked past the limit, expired) is there on the primary,
+    // What the load left in the DLQ (nacked, expired) is there on the primary,
     // so the equal digests cover DLQ moves and expiries.
     const { destinations } = await regions.regionA.admin.listDestinations({});
     const dlq = destinations.find((d) => d.name === 'ActiveMQ.DLQ');

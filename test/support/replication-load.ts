@@ -5,7 +5,7 @@ import type { BrokerAdminClient } from './two-regions.js';
 
 // A mixed client load on a primary broker, touching every kind of replicated change: persistent
 // sends (with priorities and headers), client acks, committed and aborted transactions (sends
-// and acks), NACKs past the redelivery limit (moves to ActiveMQ.DLQ), expiries (to the DLQ),
+// and acks), NACKs (each a move to ActiveMQ.DLQ, as ActiveMQ 5.17 does), expiries (to the DLQ),
 // durable topic subscriptions (connected, away, coming and going, added and removed), admin
 // changes (destinations created, purged and deleted, users created), and non-persistent
 // messages, which must not be replicated.

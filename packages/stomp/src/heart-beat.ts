@@ -27,3 +27,43 @@ export function negotiateHeartBeat(own: HeartBeat, peer: HeartBeat): HeartBeatSc
     expectEveryMs: ownReceive > 0 && peerSend > 0 ? Math.max(ownReceive, peerSend) : 0,
   };
 }
+
+/** A server's limits for heart-beating. */
+export interface ServerHeartBeatPolicy {
+  /** How often the server wants to hear from a client at most (its cy); 0: it does not ask. */
+  readonly expectEveryMs: number;
+  /** The shortest interval the server sends heart-beats at, whatever the client asks. */
+  readonly minIntervalMs: number;
+  /** The longest interval either way; a larger one asked for is cut down to it. */
+  readonly maxIntervalMs: number;
+}
+
+/** Defaults: the server sends at most every 100 ms, and no interval is longer than a day. */
+export const defaultServerHeartBeatPolicy: ServerHeartBeatPolicy = {
+  expectEveryMs: 10_000,
+  minIntervalMs: 100,
+  maxIntervalMs: 24 * 60 * 60 * 1000,
+};
+
+/**
+ * A server's side of the negotiation, as STOMP 1.1/1.2 specify it and ActiveMQ does it: the
+ * server can send as often as the client wants (down to `minIntervalMs`), so it sends every
+ * client cy ms, and expects every max(own cy, client cx) ms; 0 on either side turns that
+ * direction off. The result is what CONNECTED's heart-beat header carries (`0,500` from the
+ * client is answered `500,0`).
+ */
+export function negotiateServerHeartBeat(
+  client: HeartBeat,
+  policy: ServerHeartBeatPolicy = defaultServerHeartBeatPolicy,
+): HeartBeatSchedule {
+  const [clientSend, clientReceive] = client;
+  const clamp = (ms: number): number =>
+    Math.min(policy.maxIntervalMs, Math.max(policy.minIntervalMs, ms));
+  return {
+    sendEveryMs: clientReceive > 0 ? clamp(clientReceive) : 0,
+    expectEveryMs:
+      clientSend > 0 && policy.expectEveryMs > 0
+        ? clamp(Math.max(policy.expectEveryMs, clientSend))
+        : 0,
+  };
+}

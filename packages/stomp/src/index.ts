@@ -10,8 +10,13 @@ export { HEARTBEAT, encodeFrame } from './frame-encoder.js';
 export type { StompHeaderInput } from './frame-encoder.js';
 export { escapeHeader, unescapeHeader } from './header-escaping.js';
 export { negotiateVersion } from './version-negotiation.js';
-export { negotiateHeartBeat, parseHeartBeat } from './heart-beat.js';
-export type { HeartBeat, HeartBeatSchedule } from './heart-beat.js';
+export {
+  defaultServerHeartBeatPolicy,
+  negotiateHeartBeat,
+  negotiateServerHeartBeat,
+  parseHeartBeat,
+} from './heart-beat.js';
+export type { HeartBeat, HeartBeatSchedule, ServerHeartBeatPolicy } from './heart-beat.js';
 export { StompProtocolError, isStompProtocolError } from './stomp-protocol-error.js';
 export type { StompProtocolErrorCode } from './stomp-protocol-error.js';
 export { StompEncodeError, isStompEncodeError } from './stomp-encode-error.js';

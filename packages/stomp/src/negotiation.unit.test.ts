@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateHeartBeat, parseHeartBeat } from './heart-beat.js';
+import { negotiateHeartBeat, negotiateServerHeartBeat, parseHeartBeat } from './heart-beat.js';
 import { negotiateVersion } from './version-negotiation.js';
 
 describe('negotiateVersion', () => {
@@ -28,6 +28,44 @@ describe('heart-beat', () => {
     expect(negotiateHeartBeat([0, 100], [100, 100])).toEqual({
       sendEveryMs: 0,
       expectEveryMs: 100,
+    });
+  });
+});
+
+describe('negotiateServerHeartBeat', () => {
+  const policy = { expectEveryMs: 10_000, minIntervalMs: 100, maxIntervalMs: 86_400_000 };
+
+  it('sends as often as the client asks: 0,500 is answered 500,0', () => {
+    expect(negotiateServerHeartBeat([0, 500], policy)).toEqual({
+      sendEveryMs: 500,
+      expectEveryMs: 0,
+    });
+  });
+
+  it('expects every max(own cy, client cx), and nothing when either is 0', () => {
+    expect(negotiateServerHeartBeat([20_000, 0], policy)).toEqual({
+      sendEveryMs: 0,
+      expectEveryMs: 20_000,
+    });
+    expect(negotiateServerHeartBeat([1000, 1000], policy)).toEqual({
+      sendEveryMs: 1000,
+      expectEveryMs: 10_000,
+    });
+    expect(negotiateServerHeartBeat([1000, 0], { ...policy, expectEveryMs: 0 })).toEqual({
+      sendEveryMs: 0,
+      expectEveryMs: 0,
+    });
+    expect(negotiateServerHeartBeat([0, 0], policy)).toEqual({ sendEveryMs: 0, expectEveryMs: 0 });
+  });
+
+  it('clamps absurd intervals: at least 100 ms, at most a day', () => {
+    expect(negotiateServerHeartBeat([1, 1], { ...policy, expectEveryMs: 1 })).toEqual({
+      sendEveryMs: 100,
+      expectEveryMs: 100,
+    });
+    expect(negotiateServerHeartBeat([9e15, 9e15], policy)).toEqual({
+      sendEveryMs: 86_400_000,
+      expectEveryMs: 86_400_000,
     });
   });
 });

@@ -5,7 +5,9 @@
  * produce msg/s and receipt latency at P producers x K SENDs in flight, the drain rate with
  * client-individual acks, the broker's RSS, and receipt latency at 1 producer x 1 in flight.
  * With --backlog N it first fills one queue with N persistent messages and measures RSS and the
- * consume rate over that backlog against an empty queue's. Prints figures; asserts nothing.
+ * consume rate over that backlog against an empty queue's. A last run drains the same number of
+ * messages through consumers with a JMS selector (which selects every one of them), to show what
+ * evaluating a selector costs. Prints figures; asserts nothing.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -66,6 +68,7 @@ async function produce(
   total: number,
   clients: number,
   window: number,
+  headers: Record<string, string> = {},
 ) {
   const conns = await Promise.all(Array.from({ length: clients }, () => connect(broker)));
   const latencies = new Float64Array(total);
@@ -78,7 +81,7 @@ async function produce(
         while (next < total) {
           const i = next++;
           const t0 = performance.now();
-          await client.send(queue, body, { persistent: 'true' });
+          await client.send(queue, body, { persistent: 'true', ...headers });
           latencies[i] = performance.now() - t0;
           done++;
         }
@@ -97,7 +100,13 @@ async function produce(
   };
 }
 
-async function drain(broker: ServiceProcess, queue: string, total: number, clients: number) {
+async function drain(
+  broker: ServiceProcess,
+  queue: string,
+  total: number,
+  clients: number,
+  selector?: string,
+) {
   const conns = await Promise.all(Array.from({ length: clients }, () => connect(broker)));
   let received = 0;
   const started = performance.now();
@@ -109,7 +118,11 @@ async function drain(broker: ServiceProcess, queue: string, total: number, clien
           void message.ack({ receipt: false });
           if (++received === total) resolve();
         },
-        { ack: 'client-individual', 'activemq.prefetchSize': 1000 },
+        {
+          ack: 'client-individual',
+          'activemq.prefetchSize': 1000,
+          ...(selector === undefined ? {} : { selector }),
+        },
       );
     }
   });
@@ -160,6 +173,21 @@ async function main(): Promise<void> {
       `produce 1x1: ${fmt(l.rate)} msg/s; receipt p50 ${fmt(l.p50, 2)} ms, p99 ${fmt(l.p99, 2)} ms`,
     );
     await drain(broker, '/queue/latency', latencyMessages, 1);
+
+    await produce(broker, '/queue/bench-selector', messages, producers, inflight, {
+      color: 'red',
+      weight: '2500',
+    });
+    const s = await drain(
+      broker,
+      '/queue/bench-selector',
+      messages,
+      consumers,
+      "convert_string_expressions:color = 'red' AND weight > 100",
+    );
+    console.log(
+      `consume with a selector on each consumer: ${fmt(s.rate)} msg/s (${fmt((s.rate / c.rate) * 100, 1)}% of the rate without)`,
+    );
 
     if (backlog > 0) {
       const sample = Math.min(backlog, Math.max(messages, 100_000));

@@ -14,7 +14,7 @@ import {
   rowToMessage,
   type BrokerMeta,
 } from '../adapters/pg/broker-state.repository.js';
-import { validateDestinationName } from '../domain/destination.js';
+import { isWildcard, validateDestinationName } from '../domain/destination.js';
 import { computeStateDigest } from '../adapters/pg/state-digest.js';
 import { startLog } from '../adapters/pg/log-snapshot.js';
 import {
@@ -290,6 +290,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     async createDestination(kind, name) {
       core.assertServing();
       validateDestinationName(name);
+      if (isWildcard(name))
+        throw badRequest(
+          `invalid destination "${name}": a wildcard (* or > as a part) names no one destination`,
+        );
       await core.registry.ensure(kind, name);
     },
     async deleteDestination(kind, name) {

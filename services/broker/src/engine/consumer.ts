@@ -1,3 +1,4 @@
+import type { Selector } from '../domain/selector.js';
 import type { AckMode, DeliverySink } from './engine.types.js';
 import type { QueuedMessage } from './queued-message.js';
 import type { StoreQueue } from './store-queue.js';
@@ -31,6 +32,8 @@ export class Consumer {
     readonly prefetch: number,
     readonly sink: DeliverySink,
     readonly store: StoreQueue,
+    /** Only the messages it selects are dispatched to it; undefined: all of them. */
+    readonly selector?: Selector,
   ) {}
 
   /** May it take another message now? */

@@ -40,10 +40,18 @@ export class DestinationRegistry {
   /** Durable subscriptions by client id and name, whatever their topic. */
   readonly #durables = new Map<string, { topic: DestinationState; store: StoreQueue }>();
   readonly #options: RegistryOptions;
+  /** Told of each destination created while serving (wildcard subscriptions follow them). */
+  readonly #watchers = new Set<(destination: DestinationState) => void>();
   #volatileIds = 0;
 
   constructor(options: RegistryOptions) {
     this.#options = options;
+  }
+
+  /** Calls `onCreated` for every destination created from now on; returns the way to stop. */
+  watch(onCreated: (destination: DestinationState) => void): () => void {
+    this.#watchers.add(onCreated);
+    return () => this.#watchers.delete(onCreated);
   }
 
   get(kind: DestinationKind, name: string): DestinationState | undefined {
@@ -92,7 +100,7 @@ export class DestinationRegistry {
       else durables.set(s.destinationId, [...(durables.get(s.destinationId) ?? []), store]);
     }
     for (const d of state.destinations) {
-      const dest = this.#put(d.kind, d.name, d.id, false, queues.get(d.id));
+      const dest = this.#put(d.kind, d.name, d.id, false, queues.get(d.id), false);
       for (const store of durables.get(d.id) ?? []) {
         const key = durableKey(store.clientId!, store.subscriptionName!);
         dest.durables.set(key, store);
@@ -292,6 +300,7 @@ export class DestinationRegistry {
     id: number,
     temporary: boolean,
     queue: StoreQueue | undefined,
+    notify = true,
   ): DestinationState {
     const state: DestinationState = {
       key: destinationKey(kind, name),
@@ -305,6 +314,7 @@ export class DestinationRegistry {
       producers: new Set(),
     };
     this.#byKey.set(state.key, state);
+    if (notify) for (const watcher of this.#watchers) watcher(state);
     return state;
   }
 

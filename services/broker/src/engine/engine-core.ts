@@ -1,7 +1,7 @@
 import type { Database, Kysely } from '@crdr/store';
 import { failedPrecondition, resourceExhausted, unavailable } from '@crdr/errors';
 import { currentTraceContext } from '@crdr/telemetry';
-import { parseDestination } from '../domain/destination.js';
+import { formatDestination, parseDestinations } from '../domain/destination.js';
 import type { StoreWriter } from '../adapters/pg/store-writer.js';
 import type { BrokerMeta } from '../adapters/pg/broker-state.repository.js';
 import type { InFlight } from './consumer.js';
@@ -65,7 +65,6 @@ export class EngineCore {
       writer,
       registry: () => this.registry,
       now: options.now,
-      maxRedeliveries: options.maxRedeliveries,
       onError: options.onError,
     });
     this.registry = new DestinationRegistry({
@@ -181,18 +180,41 @@ export class EngineCore {
     messageId: string,
     onDestination: (destination: DestinationState) => void,
   ): Promise<void> {
-    const name = parseDestination(request.destination);
-    if ((request.scheduledDelayMs ?? 0) > 0 && !name.temporary) {
+    const names = parseDestinations(request.destination);
+    if ((request.scheduledDelayMs ?? 0) > 0 && !names.some((n) => n.temporary)) {
       await this.options.schedule(request, messageId);
       return;
     }
-    const found = this.registry.ensure(name.kind, name.name, name.temporary);
-    const destination = found instanceof Promise ? await found : found;
-    onDestination(destination);
-    const prepared = this.flow.prepare(
-      destination,
-      this.#outgoing(request, messageId, request.destination),
-    );
+    let prepared: PreparedPublish;
+    if (names.length === 1) {
+      const name = names[0]!;
+      const found = this.registry.ensure(name.kind, name.name, name.temporary);
+      const destination = found instanceof Promise ? await found : found;
+      onDestination(destination);
+      prepared = this.flow.prepare(
+        destination,
+        this.#outgoing(request, messageId, request.destination),
+      );
+    } else {
+      // A composite destination: one copy to each part, in one write (ActiveMQ's composite).
+      const parts: PreparedPublish[] = [];
+      for (const name of names) {
+        const destination = await this.registry.ensure(name.kind, name.name, name.temporary);
+        onDestination(destination);
+        parts.push(
+          this.flow.prepare(
+            destination,
+            this.#outgoing(request, messageId, formatDestination(name)),
+          ),
+        );
+      }
+      prepared = {
+        rows: parts.flatMap((p) => p.rows),
+        apply: () => {
+          for (const p of parts) p.apply();
+        },
+      };
+    }
     if (prepared.rows.length === 0) {
       prepared.apply();
       return;
@@ -211,16 +233,29 @@ export class EngineCore {
   ): Promise<void> {
     const prepared: PreparedPublish[] = [];
     for (const { request, messageId } of sends) {
-      const name = parseDestination(request.destination);
-      const destination = await this.registry.ensure(name.kind, name.name, name.temporary);
-      onDestination(destination);
-      if ((request.scheduledDelayMs ?? 0) > 0 && !name.temporary) {
+      const names = parseDestinations(request.destination);
+      const destinations: DestinationState[] = [];
+      for (const name of names) {
+        const destination = await this.registry.ensure(name.kind, name.name, name.temporary);
+        onDestination(destination);
+        destinations.push(destination);
+      }
+      if ((request.scheduledDelayMs ?? 0) > 0 && !names.some((n) => n.temporary)) {
         // Scheduled messages are held apart; they join the transaction's outcome only loosely.
         await this.options.schedule(request, messageId);
         continue;
       }
-      prepared.push(
-        this.flow.prepare(destination, this.#outgoing(request, messageId, request.destination)),
+      names.forEach((name, i) =>
+        prepared.push(
+          this.flow.prepare(
+            destinations[i]!,
+            this.#outgoing(
+              request,
+              messageId,
+              names.length === 1 ? request.destination : formatDestination(name),
+            ),
+          ),
+        ),
       );
     }
     const inserts = prepared.flatMap((p) => p.rows);

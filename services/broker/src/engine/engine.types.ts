@@ -42,6 +42,8 @@ export interface SubscribeRequest {
   readonly prefetch: number;
   /** A durable topic subscription's name; needs the session's client id. */
   readonly durableName?: string;
+  /** A JMS SQL-92 message selector; parsed once, refused with the reason if it does not parse. */
+  readonly selector?: string;
 }
 
 export interface Delivery {

@@ -13,8 +13,6 @@ export interface MessageFlowOptions {
   readonly writer: () => StoreWriter;
   readonly registry: () => DestinationRegistry;
   readonly now: () => number;
-  /** Redeliveries after which a nacked message moves to ActiveMQ.DLQ (ActiveMQ's default: 6). */
-  readonly maxRedeliveries: number;
   readonly onError: (error: unknown, context: string) => void;
 }
 
@@ -101,7 +99,9 @@ export class MessageFlow implements StoreQueueHost {
   prepare(destination: DestinationState, message: OutgoingMessage): PreparedPublish {
     const targets: StoreQueue[] = [];
     if (destination.queue !== undefined) targets.push(destination.queue);
-    for (const store of destination.durables.values()) targets.push(store);
+    // A topic subscription with a selector never holds what it does not select.
+    for (const store of destination.durables.values())
+      if (store.selector === undefined || store.selector(message)) targets.push(store);
     const rows: NewMessage[] = [];
     const durableRows: Array<{ store: StoreQueue; row: NewMessage }> = [];
     const persistent = message.persistent && !destination.temporary;
@@ -122,9 +122,10 @@ export class MessageFlow implements StoreQueueHost {
         durableRows.push({ store, row });
       }
     }
-    const volatileTargets = persistent
-      ? [...destination.volatiles]
-      : [...targets, ...destination.volatiles];
+    const volatiles: StoreQueue[] = [];
+    for (const store of destination.volatiles)
+      if (store.selector === undefined || store.selector(message)) volatiles.push(store);
+    const volatileTargets = persistent ? volatiles : [...targets, ...volatiles];
     return {
       rows,
       apply: () => {
@@ -235,42 +236,61 @@ export class MessageFlow implements StoreQueueHost {
   }
 
   /**
-   * Returns deliveries to their stores for redelivery (nack, abort, a closed consumer),
-   * counting the redelivery; a nacked message past the limit moves to the dead letter queue.
+   * Returns deliveries to their stores for redelivery (abort, a closed consumer), counting the
+   * redelivery.
    */
-  async redeliver(entries: readonly InFlight[], options: { toDeadLetter: boolean }): Promise<void> {
+  async redeliver(entries: readonly InFlight[]): Promise<void> {
     const counted: Array<MessageKey & { count: number }> = [];
-    const dead: QueuedMessage[] = [];
     for (const entry of entries) {
-      if (!this.inflight.delete(entry.ackId)) continue;
-      const { consumer, message } = entry;
-      consumer.inflight.delete(entry.ackId);
-      if (entry.transactionId !== undefined) consumer.transactionAcked--;
-      const store = consumer.store;
-      store.inflightCount--;
-      if (store.deleted) continue;
+      const store = this.#release(entry);
+      if (store === undefined) continue;
+      const { message } = entry;
       message.redeliveryCount++;
-      const isDeadLetterQueue = store.destination === `/queue/${deadLetterQueueName}`;
-      if (
-        options.toDeadLetter &&
-        message.redeliveryCount > this.#options.maxRedeliveries &&
-        !isDeadLetterQueue
-      ) {
-        store.dequeueCount++;
-        this.totalDequeued++;
-        dead.push(message);
-        // The consumer's credit is free again: the next message must not wait for another event.
-        store.scheduleDispatch();
-        continue;
-      }
       if (message.persistent) counted.push({ ...keyOf(message), count: message.redeliveryCount });
       store.putBack(message);
     }
+    if (counted.length > 0) await this.#options.writer().write({ redeliveries: counted });
+  }
+
+  /**
+   * NACKed deliveries, as ActiveMQ 5.17 handles a STOMP NACK: each moves to ActiveMQ.DLQ at once
+   * and is not redelivered (a non-persistent one is dropped, ActiveMQ's default). A message NACKed
+   * on the dead letter queue itself goes back to it for redelivery.
+   */
+  async deadLetter(entries: readonly InFlight[], cause: string): Promise<void> {
+    const dead: QueuedMessage[] = [];
+    const counted: Array<MessageKey & { count: number }> = [];
+    for (const entry of entries) {
+      const store = this.#release(entry);
+      if (store === undefined) continue;
+      const { message } = entry;
+      if (store.destination === `/queue/${deadLetterQueueName}`) {
+        message.redeliveryCount++;
+        if (message.persistent) counted.push({ ...keyOf(message), count: message.redeliveryCount });
+        store.putBack(message);
+        continue;
+      }
+      store.dequeueCount++;
+      this.totalDequeued++;
+      dead.push(message);
+      // The consumer's credit is free again: the next message must not wait for another event.
+      store.scheduleDispatch();
+    }
     const work: Array<Promise<void>> = [];
     if (counted.length > 0) work.push(this.#options.writer().write({ redeliveries: counted }));
-    for (const message of dead)
-      work.push(this.moveToDeadLetter(message, 'redelivery limit exceeded'));
+    for (const message of dead) work.push(this.moveToDeadLetter(message, cause));
     await Promise.all(work);
+  }
+
+  /** Takes a delivery out of flight; its store, unless that store is gone. */
+  #release(entry: InFlight): StoreQueue | undefined {
+    if (!this.inflight.delete(entry.ackId)) return undefined;
+    const { consumer } = entry;
+    consumer.inflight.delete(entry.ackId);
+    if (entry.transactionId !== undefined) consumer.transactionAcked--;
+    const store = consumer.store;
+    store.inflightCount--;
+    return store.deleted ? undefined : store;
   }
 
   expire(store: StoreQueue, message: QueuedMessage): void {

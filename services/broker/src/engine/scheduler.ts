@@ -1,5 +1,5 @@
 import type { Database, Kysely } from '@crdr/store';
-import { parseDestination } from '../domain/destination.js';
+import { formatDestination, parseDestinations } from '../domain/destination.js';
 import type { ScheduledRow } from '../adapters/pg/store-writer.js';
 import type { SendRequest } from './engine.types.js';
 import type { EngineCore } from './engine-core.js';
@@ -120,20 +120,22 @@ export class Scheduler {
       if (due.length > 0) {
         const prepared: PreparedPublish[] = [];
         for (const row of due) {
-          const name = parseDestination(row.destination);
-          const destination = await core.registry.ensure(name.kind, name.name, name.temporary);
-          prepared.push(
-            core.flow.prepare(destination, {
-              messageId: row.message_id,
-              destination: row.destination,
-              headers: row.headers,
-              body: row.body,
-              priority: row.priority,
-              persistent: row.persistent,
-              expiresAtMs: row.expires_at_ms === null ? 0 : Number(row.expires_at_ms),
-              timestampMs: now,
-            }),
-          );
+          const names = parseDestinations(row.destination);
+          for (const name of names) {
+            const destination = await core.registry.ensure(name.kind, name.name, name.temporary);
+            prepared.push(
+              core.flow.prepare(destination, {
+                messageId: row.message_id,
+                destination: names.length === 1 ? row.destination : formatDestination(name),
+                headers: row.headers,
+                body: row.body,
+                priority: row.priority,
+                persistent: row.persistent,
+                expiresAtMs: row.expires_at_ms === null ? 0 : Number(row.expires_at_ms),
+                timestampMs: now,
+              }),
+            );
+          }
         }
         await core.writer!.write({
           inserts: prepared.flatMap((p) => p.rows),

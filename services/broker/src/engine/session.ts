@@ -1,5 +1,6 @@
 import { badRequest, conflict, failedPrecondition, notFound } from '@crdr/errors';
-import { parseDestination, formatDestination } from '../domain/destination.js';
+import { isWildcard, parseDestinations, wildcardMatcher } from '../domain/destination.js';
+import { parseSelector, type Selector } from '../domain/selector.js';
 import { Consumer, type InFlight } from './consumer.js';
 import type {
   DeliverySink,
@@ -13,11 +14,27 @@ import type { DestinationState } from './destination-registry.js';
 import type { EngineCore } from './engine-core.js';
 import type { StoreQueue } from './store-queue.js';
 
-interface Subscription {
+interface Binding {
   readonly consumer: Consumer;
   readonly store: StoreQueue;
   /** A non-durable topic subscription's store goes away with it. */
   readonly volatileOf: DestinationState | undefined;
+}
+
+/**
+ * One SUBSCRIBE: a consumer on each destination it names (one, the parts of a composite, or every
+ * match of a wildcard, including destinations created after it).
+ */
+interface Subscription {
+  readonly request: SubscribeRequest;
+  readonly sink: DeliverySink;
+  readonly selector: Selector | undefined;
+  readonly bindings: Binding[];
+  /** Keys of the destinations bound, so that overlapping parts bind once. */
+  readonly bound: Set<string>;
+  readonly unwatch: Array<() => void>;
+  /** Set once SUBSCRIBE has finished: later bindings start at once. */
+  active?: boolean;
 }
 
 interface OpenTransaction {
@@ -96,37 +113,133 @@ export class BrokerSession implements Session {
         `activemq.prefetchSize must be a positive integer (got ${request.prefetch})`,
       );
     }
-    const name = parseDestination(request.destination);
-    const destination = await this.#core.registry.ensure(name.kind, name.name, name.temporary);
-    let store: StoreQueue;
-    let volatileOf: DestinationState | undefined;
-    if (name.kind === 'queue') {
-      store = destination.queue!;
-    } else if (request.durableName !== undefined && request.durableName !== '') {
-      const clientId = this.options.clientId;
-      if (clientId === undefined || clientId === '') {
-        throw badRequest(
-          'a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT',
-        );
+    // Parsed once here; a selector that does not parse is refused with the reason.
+    const selector = parseSelector(request.selector);
+    const names = parseDestinations(request.destination, { allowWildcards: true });
+    const durable = request.durableName !== undefined && request.durableName !== '';
+    if (durable && (names.length > 1 || names.some((n) => isWildcard(n.name)))) {
+      throw badRequest(
+        'a durable subscription (activemq.subscriptionName) must name one topic, without wildcards',
+      );
+    }
+    const subscription: Subscription = {
+      request,
+      sink,
+      selector,
+      bindings: [],
+      bound: new Set(),
+      unwatch: [],
+    };
+    try {
+      for (const name of names) {
+        if (isWildcard(name.name)) {
+          // Every matching destination, now and created later, as ActiveMQ does.
+          const matches = wildcardMatcher(name.name);
+          const follows = (d: DestinationState): boolean =>
+            d.kind === name.kind && !d.temporary && matches(d.name);
+          subscription.unwatch.push(
+            this.#core.registry.watch((created) => {
+              if (this.#closed || !follows(created)) return;
+              try {
+                this.#bind(subscription, created);
+              } catch (error) {
+                this.#core.onError(error, 'wildcard subscription');
+              }
+            }),
+          );
+          for (const existing of [...this.#core.registry.all()])
+            if (follows(existing)) this.#bind(subscription, existing);
+          continue;
+        }
+        const destination = await this.#core.registry.ensure(name.kind, name.name, name.temporary);
+        if (durable && name.kind === 'topic') {
+          await this.#bindDurable(subscription, destination, name.temporary);
+        } else {
+          this.#bind(subscription, destination);
+        }
       }
-      if (name.temporary) throw badRequest('a temporary topic cannot have a durable subscription');
-      store = await this.#core.registry.ensureDurable(destination, clientId, request.durableName);
-      if (store.consumers.length > 0) {
-        throw conflict(
-          `durable subscription "${request.durableName}" of client "${clientId}" is already active`,
-        );
-      }
-    } else {
-      store = this.#core.registry.createVolatile(destination);
-      volatileOf = destination;
+    } catch (error) {
+      this.#release(subscription);
+      throw error;
     }
     if (this.#closed) {
-      if (volatileOf !== undefined) volatileOf.volatiles.delete(store);
+      this.#release(subscription);
       throw failedPrecondition('the session is closed');
     }
-    const consumer = new Consumer(this, request.id, request.ackMode, request.prefetch, sink, store);
-    this.#subscriptions.set(request.id, { consumer, store, volatileOf });
-    store.addConsumer(consumer);
+    this.#subscriptions.set(request.id, subscription);
+    for (const binding of subscription.bindings) binding.store.addConsumer(binding.consumer);
+    subscription.active = true;
+  }
+
+  /** Binds a subscription to one more destination: a consumer on its store. */
+  #bind(subscription: Subscription, destination: DestinationState): void {
+    if (subscription.bound.has(destination.key)) return;
+    subscription.bound.add(destination.key);
+    let store: StoreQueue;
+    let volatileOf: DestinationState | undefined;
+    if (destination.kind === 'queue') {
+      store = destination.queue!;
+    } else {
+      store = this.#core.registry.createVolatile(destination);
+      store.selector = subscription.selector;
+      volatileOf = destination;
+    }
+    this.#addBinding(subscription, store, volatileOf);
+  }
+
+  async #bindDurable(
+    subscription: Subscription,
+    destination: DestinationState,
+    temporary: boolean,
+  ): Promise<void> {
+    const { durableName } = subscription.request;
+    const clientId = this.options.clientId;
+    if (clientId === undefined || clientId === '') {
+      throw badRequest(
+        'a durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT',
+      );
+    }
+    if (temporary) throw badRequest('a temporary topic cannot have a durable subscription');
+    const store = await this.#core.registry.ensureDurable(destination, clientId, durableName!);
+    if (store.consumers.length > 0) {
+      throw conflict(
+        `durable subscription "${durableName}" of client "${clientId}" is already active`,
+      );
+    }
+    subscription.bound.add(destination.key);
+    store.selector = subscription.selector;
+    this.#addBinding(subscription, store, undefined);
+  }
+
+  #addBinding(
+    subscription: Subscription,
+    store: StoreQueue,
+    volatileOf: DestinationState | undefined,
+  ): void {
+    const { request, sink, selector } = subscription;
+    // A topic store filters on enqueue; only a queue's consumer filters on dispatch.
+    const consumer = new Consumer(
+      this,
+      request.id,
+      request.ackMode,
+      request.prefetch,
+      sink,
+      store,
+      store.kind === 'queue' ? selector : undefined,
+    );
+    subscription.bindings.push({ consumer, store, volatileOf });
+    // A binding made after SUBSCRIBE finished (a new destination matching a wildcard) starts now.
+    if (subscription.active === true) store.addConsumer(consumer);
+  }
+
+  /** Undoes a subscription that did not start: its volatile stores go, nothing was delivered. */
+  #release(subscription: Subscription): void {
+    for (const unwatch of subscription.unwatch) unwatch();
+    for (const { volatileOf, store } of subscription.bindings) {
+      if (volatileOf === undefined) continue;
+      volatileOf.volatiles.delete(store);
+      store.deleted = true;
+    }
   }
 
   async unsubscribe(subscriptionId: string, options: { durableName?: string } = {}): Promise<void> {
@@ -150,16 +263,20 @@ export class BrokerSession implements Session {
 
   async #dropSubscription(id: string, subscription: Subscription): Promise<void> {
     this.#subscriptions.delete(id);
-    const { consumer, store } = subscription;
-    store.removeConsumer(consumer);
-    const unacked = [...consumer.inflight.values()];
-    if (subscription.volatileOf !== undefined) {
-      subscription.volatileOf.volatiles.delete(store);
-      store.deleted = true;
-      this.#core.flow.detach(unacked);
-      return;
+    for (const unwatch of subscription.unwatch) unwatch();
+    const work: Array<Promise<void>> = [];
+    for (const { consumer, store, volatileOf } of subscription.bindings) {
+      store.removeConsumer(consumer);
+      const unacked = [...consumer.inflight.values()];
+      if (volatileOf !== undefined) {
+        volatileOf.volatiles.delete(store);
+        store.deleted = true;
+        this.#core.flow.detach(unacked);
+        continue;
+      }
+      work.push(this.#core.flow.redeliver(unacked));
     }
-    await this.#core.flow.redeliver(unacked, { toDeadLetter: false });
+    await Promise.all(work);
   }
 
   #entry(ackId: string): InFlight {
@@ -192,7 +309,8 @@ export class BrokerSession implements Session {
     this.#assertOpen();
     const entries = this.#core.flow.resolveAck(this.#entry(ackId));
     if (transactionId !== undefined) this.#transaction(transactionId);
-    await this.#core.flow.redeliver(entries, { toDeadLetter: true });
+    // ActiveMQ 5.17: a NACKed message goes to ActiveMQ.DLQ at once, replicated as any move is.
+    await this.#core.flow.deadLetter(entries, 'message was NACKed');
   }
 
   begin(transactionId: string): void {
@@ -220,7 +338,7 @@ export class BrokerSession implements Session {
       await this.#core.commit(tx.sends, tx.acks, (dest) => this.#noteProducer(dest));
     } catch (error) {
       // Nothing of it committed: its acknowledged messages go back for redelivery.
-      await this.#core.flow.redeliver(tx.acks, { toDeadLetter: false });
+      await this.#core.flow.redeliver(tx.acks);
       throw error;
     }
   }
@@ -235,11 +353,12 @@ export class BrokerSession implements Session {
   async #abortTransaction(tx: OpenTransaction): Promise<void> {
     this.#core.releaseTransactionBytes(tx.bytes);
     // As ActiveMQ does on rollback: messages acknowledged in it are redelivered.
-    await this.#core.flow.redeliver(tx.acks, { toDeadLetter: false });
+    await this.#core.flow.redeliver(tx.acks);
   }
 
   resume(): void {
-    for (const { store } of this.#subscriptions.values()) store.scheduleDispatch();
+    for (const { bindings } of this.#subscriptions.values())
+      for (const { store } of bindings) store.scheduleDispatch();
   }
 
   /** Called by the engine when this session must end (demotion, lease lost). */
@@ -288,5 +407,5 @@ function validateSend(request: SendRequest): void {
       `AMQ_SCHEDULED_DELAY must be a non-negative number of milliseconds (got ${request.scheduledDelayMs})`,
     );
   }
-  formatDestination(parseDestination(request.destination));
+  parseDestinations(request.destination);
 }

@@ -1,4 +1,5 @@
 import { ReadyList } from '../domain/ready-list.js';
+import type { Selector } from '../domain/selector.js';
 import type { Consumer } from './consumer.js';
 import { isExpired, type QueuedMessage } from './queued-message.js';
 
@@ -67,6 +68,13 @@ export class StoreQueue {
   dispatchCount = 0;
   inflightCount = 0;
   deleted = false;
+  /**
+   * A topic subscription's selector (volatile or durable store): messages it does not select are
+   * never put in the store. A queue's consumers carry their own selectors instead.
+   */
+  selector: Selector | undefined;
+  /** Consumers with a selector: while there are any, dispatch scans for a match. */
+  #selective = 0;
 
   readonly #host: StoreQueueHost;
   readonly #memoryWindow: number;
@@ -137,6 +145,7 @@ export class StoreQueue {
 
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer);
+    if (consumer.selector !== undefined) this.#selective++;
     this.scheduleDispatch();
   }
 
@@ -144,7 +153,10 @@ export class StoreQueue {
   removeConsumer(consumer: Consumer): void {
     consumer.closed = true;
     const index = this.consumers.indexOf(consumer);
-    if (index >= 0) this.consumers.splice(index, 1);
+    if (index >= 0) {
+      this.consumers.splice(index, 1);
+      if (consumer.selector !== undefined) this.#selective--;
+    }
     this.scheduleDispatch();
   }
 
@@ -161,13 +173,10 @@ export class StoreQueue {
     if (this.deleted) return;
     const now = this.#host.now();
     let newMark: bigint | undefined;
-    while (this.ready.size > 0) {
-      const consumer = this.#nextConsumer();
-      if (consumer === undefined) break;
-      const message = this.ready.shift()!;
+    const hand = (consumer: Consumer, message: QueuedMessage): void => {
       if (isExpired(message, now)) {
         this.#host.expire(this, message);
-        continue;
+        return;
       }
       if (message.persistent && message.seq > this.#durableHwm) {
         // The mark must be durable before the MESSAGE leaves, so that a crash after it left
@@ -175,9 +184,18 @@ export class StoreQueue {
         this.#awaitingHwm.push({ consumer, message });
         consumer.awaiting++;
         if (newMark === undefined || message.seq > newMark) newMark = message.seq;
-        continue;
+        return;
       }
       this.#deliver(consumer, message);
+    };
+    if (this.#selective > 0) {
+      for (const [consumer, message] of this.#pickSelected(now)) hand(consumer, message);
+    } else {
+      while (this.ready.size > 0) {
+        const consumer = this.#nextConsumer();
+        if (consumer === undefined) break;
+        hand(consumer, this.ready.shift()!);
+      }
     }
     if (newMark !== undefined && newMark > this.#requestedHwm) this.#requestedHwm = newMark;
     this.#writeHwm();
@@ -230,11 +248,43 @@ export class StoreQueue {
     this.scheduleDispatch();
   }
 
-  #nextConsumer(): Consumer | undefined {
+  /**
+   * With selectors, the head message may suit no consumer: every ready message, in order, goes to
+   * the next consumer with credit that selects it; the ones none selects stay (ActiveMQ's queue
+   * semantics). Expired ones are taken too, to expire.
+   */
+  #pickSelected(now: number): Array<[Consumer, QueuedMessage]> {
+    const picked: Array<[Consumer, QueuedMessage]> = [];
+    const taken = new Set<QueuedMessage>();
+    for (const message of this.ready) {
+      if (isExpired(message, now)) {
+        taken.add(message);
+        picked.push([this.consumers[0]!, message]);
+        continue;
+      }
+      const consumer = this.#nextConsumer(message);
+      if (consumer === undefined) {
+        if (!this.consumers.some((c) => c.hasCredit)) break;
+        continue;
+      }
+      // Reserved until handed over below, so that hasCredit counts it.
+      consumer.awaiting++;
+      taken.add(message);
+      picked.push([consumer, message]);
+    }
+    if (taken.size > 0) this.ready.removeWhere((m) => taken.has(m));
+    for (const [consumer, message] of picked) if (!isExpired(message, now)) consumer.awaiting--;
+    return picked;
+  }
+
+  #nextConsumer(message?: QueuedMessage): Consumer | undefined {
     const n = this.consumers.length;
     for (let i = 0; i < n; i++) {
       const consumer = this.consumers[(this.#rr + i) % n]!;
-      if (consumer.hasCredit) {
+      if (
+        consumer.hasCredit &&
+        (message === undefined || consumer.selector === undefined || consumer.selector(message))
+      ) {
         this.#rr = (this.#rr + i + 1) % n;
         return consumer;
       }

@@ -152,12 +152,15 @@ export class RawStompConnection {
   readonly #parser = createFrameParser({ maxFrameBytes: 64 * 1024 * 1024 });
   #isClosed = false;
   #parseError: unknown;
+  #rawText = '';
 
   private constructor(socket: Socket) {
     this.#socket = socket;
     socket.once('close', () => (this.#isClosed = true));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
+      // The first bytes as they came, for tests of the encoding itself.
+      if (this.#rawText.length < 64 * 1024) this.#rawText += chunk.toString('latin1');
       try {
         this.frames.push(...this.#parser.push(chunk));
       } catch (error) {
@@ -195,6 +198,11 @@ export class RawStompConnection {
   /** EOLs received between frames: heart-beats. */
   get heartbeats(): number {
     return this.#parser.heartbeatsSeen;
+  }
+
+  /** The first 64 KiB received, undecoded (latin1). */
+  get rawText(): string {
+    return this.#rawText;
   }
 
   get isClosed(): boolean {

@@ -3,7 +3,8 @@ import {
   createFrameParser,
   encodeFrame,
   isStompProtocolError,
-  negotiateHeartBeat,
+  defaultServerHeartBeatPolicy,
+  negotiateServerHeartBeat,
   negotiateVersion,
   parseHeartBeat,
   type FrameParser,
@@ -281,9 +282,9 @@ export class StompConnection {
     });
     this.#state = 'connected';
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
-    const schedule = negotiateHeartBeat(
-      [this.#limits.heartBeatSendMs, this.#limits.heartBeatReceiveMs],
+    const schedule = negotiateServerHeartBeat(
       version === '1.0' ? [0, 0] : parseHeartBeat(headers['heart-beat']),
+      { ...defaultServerHeartBeatPolicy, expectEveryMs: this.#limits.heartBeatReceiveMs },
     );
     this.#write(
       encodeFrame(
@@ -365,6 +366,7 @@ export class StompConnection {
     if (id === undefined || id === '')
       throw badRequest('SUBSCRIBE frame is missing the required "id" header');
     const durableName = headers['activemq.subscriptionName'];
+    const selector = headers['selector'];
     const ackMode = parseAckMode(headers['ack']);
     // Known before the first delivery, which may come before `subscribe` returns. A failed
     // SUBSCRIBE ends the connection, so an entry left by one does not matter.
@@ -383,6 +385,7 @@ export class StompConnection {
         ackMode,
         prefetch: parseIntegerHeader(headers, 'activemq.prefetchSize', 1000, 1, 1_000_000),
         ...(durableName === undefined || durableName === '' ? {} : { durableName }),
+        ...(selector === undefined ? {} : { selector }),
       },
       sink,
     );
@@ -492,7 +495,18 @@ export class StompConnection {
     if (receipt !== undefined && canEncodeHeader('receipt-id', receipt, this.#version))
       headers['receipt-id'] = receipt;
     if (frame !== undefined) headers['command'] = frame.command;
-    this.#write(encodeFrame('ERROR', headers, message + '\n', this.#version));
+    // Before CONNECTED no version is agreed: the frame follows STOMP 1.0, whose headers are not
+    // escaped (a ":" in the message stays ":", not "\\c").
+    const beforeConnected = this.#state === 'connecting';
+    const version = beforeConnected ? '1.0' : this.#version;
+    if (beforeConnected) {
+      // A client that reads it as STOMP 1.2 would take a "\\" for the start of an escape: the
+      // headers show it as "⧵" instead (the body keeps the exact text).
+      for (const name of Object.keys(headers)) headers[name] = headers[name]!.replace(/\\/g, '⧵');
+    }
+    const receiptOk = receipt === undefined || canEncodeHeader('receipt-id', receipt, version);
+    if (!receiptOk) delete headers['receipt-id'];
+    this.#write(encodeFrame('ERROR', headers, message + '\n', version));
     this.#close();
   }
 
