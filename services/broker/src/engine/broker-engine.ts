@@ -73,6 +73,8 @@ export interface BrokerEngineOptions {
   /** Messages per store held in memory; the rest wait in Postgres. */
   readonly memoryWindow?: number;
   readonly maxRedeliveries?: number;
+  /** The largest message body accepted, in bytes, on every protocol. Default 100 MiB. */
+  readonly maxMessageBytes?: number;
   readonly expirySweepMs?: number;
   readonly schedulerPollMs?: number;
   /** Runs first in every write transaction (the active/standby lease fence). */
@@ -114,6 +116,9 @@ export interface BrokerRuntime {
   ): Promise<T>;
 }
 
+/** ActiveMQ's default limit on a STOMP frame: 100 MiB. */
+export const defaultMaxMessageBytes = 100 * 1024 * 1024;
+
 export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime {
   const now = options.now ?? Date.now;
   const { db, log, users } = options;
@@ -132,6 +137,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     brokerId: options.brokerId,
     memoryWindow: options.memoryWindow ?? 2000,
     maxRedeliveries: options.maxRedeliveries ?? 6,
+    maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
     now,
     onError,
     schedule: (request, messageId) => scheduler.schedule(request, messageId),
