@@ -25,11 +25,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env['DUMP_LOGS'])
-    (await import('node:fs')).writeFileSync(
-      process.env['DUMP_LOGS'],
-      regions.regionA.primary.logs() + '\n=====\n' + regions.replicatorLogs(),
-    );
   await regions?.stop();
 });
 
