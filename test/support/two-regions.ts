@@ -45,6 +45,8 @@ export type ReplicatorStatus = Awaited<ReturnType<ReplicatorClient['getStatus']>
 const brokerEntry = 'services/broker/src/main.ts';
 const replicatorEntry = 'services/replicator/src/main.ts';
 const adminCredentials = { username: 'admin', password: 'admin' } as const;
+/** A digest reads and hashes every body: with messages of tens of MiB it takes seconds. */
+const digestCall = { deadlineMs: 60_000 } as const;
 
 export interface TwoRegionsOptions {
   /** Names the brokers (`<name>-a`, `<name>-b`) and the databases; unique per spec file. */
@@ -367,8 +369,8 @@ export async function startTwoRegions(options: TwoRegionsOptions): Promise<TwoRe
 
     const digests = async (): Promise<SettledDigests> => {
       const [primaryDigest, replicaDigest] = await Promise.all([
-        adminA.getStateDigest({}),
-        adminB.getStateDigest({}),
+        adminA.getStateDigest({}, digestCall),
+        adminB.getStateDigest({}, digestCall),
       ]);
       return { primary: primaryDigest, replica: replicaDigest };
     };
@@ -376,13 +378,13 @@ export async function startTwoRegions(options: TwoRegionsOptions): Promise<TwoRe
     const settledDigests = async (timeoutMs = 30_000): Promise<SettledDigests> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const primaryDigest = await adminA.getStateDigest({});
+        const primaryDigest = await adminA.getStateDigest({}, digestCall);
         if (replicator === undefined) throw new Error('no replicator is running');
         await replicator.client.waitForSequence(
           { sequence: primaryDigest.sequence, timeoutMs: Math.max(1, deadline - Date.now()) },
           { deadlineMs: Math.max(1, deadline - Date.now()) + 5_000 },
         );
-        const replicaDigest = await adminB.getStateDigest({});
+        const replicaDigest = await adminB.getStateDigest({}, digestCall);
         if (replicaDigest.sequence === primaryDigest.sequence)
           return { primary: primaryDigest, replica: replicaDigest };
         if (Date.now() > deadline)

@@ -124,7 +124,9 @@ export function createClient<C extends grpc.Client, D extends grpc.ServiceDefini
   const client = new ServiceClient(
     address,
     options.channelCredentials ?? grpc.credentials.createInsecure(),
-    options.channelOptions,
+    // A message received may be as large as the server lets it be (a broker's maximum message
+    // size, 100 MiB by default), not gRPC's 4 MiB: the server bounds what it sends.
+    { 'grpc.max_receive_message_length': -1, ...options.channelOptions },
   );
   const clientDeadlineMs = options.deadlineMs ?? defaultDeadlineMs;
   const authorization = options.credentials ? formatBasicAuth(options.credentials) : undefined;

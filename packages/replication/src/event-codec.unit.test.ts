@@ -39,7 +39,7 @@ describe('replication event codec', () => {
   });
 
   it('refuses an envelope from a newer version', () => {
-    const bytes = encodeEvent({ version: 2, sequence: '1', heartbeat: {} });
-    expect(() => decodeEvent(bytes)).toThrow(/envelope version 2/);
+    const bytes = encodeEvent({ version: 3, sequence: '1', heartbeat: {} });
+    expect(() => decodeEvent(bytes)).toThrow(/envelope version 3/);
   });
 });

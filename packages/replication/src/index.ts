@@ -6,10 +6,21 @@ export {
   decodeEvent,
   encodeEvent,
   envelopeVersion,
+  newestEnvelopeVersion,
   type ChangeKind,
   type DecodedEvent,
   type ReplicationEvent,
 } from './event-codec.js';
+export {
+  chunkCount,
+  chunkEnvelopeVersion,
+  isEventChunk,
+  joinEventChunks,
+  maxWholeEventBytes,
+  splitEvent,
+  type DecodedEventChunk,
+  type EventChunkEnvelope,
+} from './event-chunks.js';
 export {
   replicationConsumerName,
   replicationMessageId,

@@ -119,5 +119,7 @@ export function packBodies(bodies: readonly Buffer[]): {
     lengths.push(body.length);
     at += body.length;
   }
-  return { blob: Buffer.concat(bodies), offsets, lengths };
+  // One body (a single large message, often) is sent as it is: concat would copy it.
+  const blob = bodies.length === 1 ? bodies[0]! : Buffer.concat(bodies);
+  return { blob, offsets, lengths };
 }

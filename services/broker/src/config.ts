@@ -38,7 +38,17 @@ const schema = z.object({
   BROKER_LEASE_RENEW_MS: positive().default(500),
   BROKER_MEMORY_WINDOW: positive().default(2000),
   BROKER_MAX_REDELIVERIES: count().default(6),
-  BROKER_MAX_FRAME_BYTES: positive().default(4 * 1024 * 1024),
+  /**
+   * The largest message body the broker accepts, in bytes, the same over STOMP, WebSocket and
+   * gRPC (ActiveMQ's default: 100 MiB). A larger SEND is refused with an ERROR; whatever is
+   * accepted replicates.
+   */
+  BROKER_MAX_MESSAGE_BYTES: positive().default(100 * 1024 * 1024),
+  /**
+   * The largest STOMP frame (command, headers and body), in bytes; by default
+   * BROKER_MAX_MESSAGE_BYTES plus 64 KiB for the command and headers.
+   */
+  BROKER_MAX_FRAME_BYTES: positive().optional(),
   BROKER_MAX_HEADERS: positive().default(100),
   BROKER_MAX_HEADER_BYTES: positive().default(8192),
   BROKER_MAX_PENDING_FRAMES: positive().default(1024),

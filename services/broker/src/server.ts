@@ -144,6 +144,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       maxSessionsPerUser: config.BROKER_MAX_CONNECTIONS_PER_USER,
       maxTransactionBytes: config.BROKER_MAX_TRANSACTION_BYTES,
     },
+    maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
     onServingChange: (serving) => {
       grpc?.setServing(serving);
       relay?.kick();
@@ -175,7 +176,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
 
   const limits: StompLimits = {
     ...defaultStompLimits,
-    maxFrameBytes: config.BROKER_MAX_FRAME_BYTES,
+    maxFrameBytes: config.BROKER_MAX_FRAME_BYTES ?? config.BROKER_MAX_MESSAGE_BYTES + 64 * 1024,
     maxHeaders: config.BROKER_MAX_HEADERS,
     maxHeaderBytes: config.BROKER_MAX_HEADER_BYTES,
     maxPendingFrames: config.BROKER_MAX_PENDING_FRAMES,
@@ -214,7 +215,12 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
         log: connectionLog,
       });
       listeners = [stomp, ws];
-      grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
+      grpc = await createGrpcListener(runtime.engine, {
+        host,
+        port: config.BROKER_GRPC_PORT,
+        log,
+        maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+      });
       if (config.BROKER_NATS_URL !== undefined) {
         relay = createReplicationRelay({
           db,

@@ -9,6 +9,7 @@ import type { DispatchMark as _crdr_replication_v1_DispatchMark, DispatchMark__O
 import type { DispatchMarkAdvanced as _crdr_replication_v1_DispatchMarkAdvanced, DispatchMarkAdvanced__Output as _crdr_replication_v1_DispatchMarkAdvanced__Output } from './crdr/replication/v1/DispatchMarkAdvanced.js';
 import type { DurableSubscriptionAdded as _crdr_replication_v1_DurableSubscriptionAdded, DurableSubscriptionAdded__Output as _crdr_replication_v1_DurableSubscriptionAdded__Output } from './crdr/replication/v1/DurableSubscriptionAdded.js';
 import type { DurableSubscriptionRemoved as _crdr_replication_v1_DurableSubscriptionRemoved, DurableSubscriptionRemoved__Output as _crdr_replication_v1_DurableSubscriptionRemoved__Output } from './crdr/replication/v1/DurableSubscriptionRemoved.js';
+import type { EventChunk as _crdr_replication_v1_EventChunk, EventChunk__Output as _crdr_replication_v1_EventChunk__Output } from './crdr/replication/v1/EventChunk.js';
 import type { Heartbeat as _crdr_replication_v1_Heartbeat, Heartbeat__Output as _crdr_replication_v1_Heartbeat__Output } from './crdr/replication/v1/Heartbeat.js';
 import type { LogStarted as _crdr_replication_v1_LogStarted, LogStarted__Output as _crdr_replication_v1_LogStarted__Output } from './crdr/replication/v1/LogStarted.js';
 import type { MessageAcknowledged as _crdr_replication_v1_MessageAcknowledged, MessageAcknowledged__Output as _crdr_replication_v1_MessageAcknowledged__Output } from './crdr/replication/v1/MessageAcknowledged.js';
@@ -40,6 +41,7 @@ export interface ProtoGrpcType {
         DispatchMarkAdvanced: MessageTypeDefinition<_crdr_replication_v1_DispatchMarkAdvanced, _crdr_replication_v1_DispatchMarkAdvanced__Output>
         DurableSubscriptionAdded: MessageTypeDefinition<_crdr_replication_v1_DurableSubscriptionAdded, _crdr_replication_v1_DurableSubscriptionAdded__Output>
         DurableSubscriptionRemoved: MessageTypeDefinition<_crdr_replication_v1_DurableSubscriptionRemoved, _crdr_replication_v1_DurableSubscriptionRemoved__Output>
+        EventChunk: MessageTypeDefinition<_crdr_replication_v1_EventChunk, _crdr_replication_v1_EventChunk__Output>
         Heartbeat: MessageTypeDefinition<_crdr_replication_v1_Heartbeat, _crdr_replication_v1_Heartbeat__Output>
         LogStarted: MessageTypeDefinition<_crdr_replication_v1_LogStarted, _crdr_replication_v1_LogStarted__Output>
         MessageAcknowledged: MessageTypeDefinition<_crdr_replication_v1_MessageAcknowledged, _crdr_replication_v1_MessageAcknowledged__Output>

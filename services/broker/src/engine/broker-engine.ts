@@ -75,6 +75,8 @@ export interface BrokerEngineOptions {
   readonly maxRedeliveries?: number;
   /** Caps on sessions and on what open transactions hold; none when absent. */
   readonly limits?: Partial<SessionLimits>;
+  /** The largest message body accepted, in bytes, on every protocol. Default 100 MiB. */
+  readonly maxMessageBytes?: number;
   readonly expirySweepMs?: number;
   readonly schedulerPollMs?: number;
   /** Runs first in every write transaction (the active/standby lease fence). */
@@ -116,6 +118,9 @@ export interface BrokerRuntime {
   ): Promise<T>;
 }
 
+/** ActiveMQ's default limit on a STOMP frame: 100 MiB. */
+export const defaultMaxMessageBytes = 100 * 1024 * 1024;
+
 export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime {
   const now = options.now ?? Date.now;
   const { db, log, users } = options;
@@ -139,6 +144,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       maxSessionsPerUser: options.limits?.maxSessionsPerUser ?? Infinity,
       maxTransactionBytes: options.limits?.maxTransactionBytes ?? Infinity,
     },
+    maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
     now,
     onError,
     schedule: (request, messageId) => scheduler.schedule(request, messageId),

@@ -15,6 +15,8 @@ export interface EngineCoreOptions {
   readonly brokerId: string;
   readonly memoryWindow: number;
   readonly maxRedeliveries: number;
+  /** The largest message body accepted, in bytes, whatever the protocol. */
+  readonly maxMessageBytes: number;
   readonly now: () => number;
   readonly onError: (error: unknown, context: string) => void;
   /** Schedules a delayed message; resolves when it is durable. */

@@ -84,6 +84,14 @@ export class BrokerSession implements Session {
   async send(request: SendRequest, transactionId?: string): Promise<{ messageId: string }> {
     this.#assertOpen();
     validateSend(request);
+    const maxBytes = this.#core.options.maxMessageBytes;
+    if (request.body.length > maxBytes) {
+      // Refused before anything is written: what is accepted always fits the replication log.
+      throw badRequest(
+        `the message body of ${request.body.length} bytes exceeds the broker's maximum message size of ${maxBytes} bytes`,
+        { details: { field: 'body', maxMessageBytes: String(maxBytes) } },
+      );
+    }
     const messageId = this.#core.newMessageId();
     if (transactionId !== undefined) {
       const tx = this.#transaction(transactionId);

@@ -14,6 +14,7 @@ import {
   replicationMessageId,
   replicationStreamName,
   replicationSubject,
+  splitEvent,
   type DecodedEvent,
   type ReplicationConsumerOptions,
   type ReplicationEvent,
@@ -134,6 +135,38 @@ export class TestLog {
   async publish(change: Change, overrides: Partial<ReplicationEvent> = {}): Promise<bigint> {
     await this.publishEncoded(this.events.next(change, overrides), this.events.sequence);
     return this.events.sequence;
+  }
+
+  /**
+   * The next event, split into parts as the relay splits an event longer than the NATS max
+   * payload, for an attempt starting at the stream's next message; nothing is published.
+   */
+  async parts(
+    change: Change,
+    maxPayloadBytes: number,
+  ): Promise<{ sequence: bigint; bytes: Uint8Array; parts: Uint8Array[] }> {
+    const bytes = this.events.next(change);
+    const sequence = this.events.sequence;
+    return { sequence, bytes, parts: await this.split(sequence, bytes, maxPayloadBytes) };
+  }
+
+  /** `bytes` (event `sequence`) split again, for a new attempt from the stream's next message. */
+  async split(sequence: bigint, bytes: Uint8Array, maxPayloadBytes: number): Promise<Uint8Array[]> {
+    const info = await this.jsm.streams.info(replicationStreamName(this.primary));
+    const attempt = BigInt(info.state.last_seq) + 1n;
+    return [...splitEvent(bytes, { sequence, createdAtMs: Date.now(), attempt }, maxPayloadBytes)];
+  }
+
+  /** Publishes parts in order, each with its own msg id as the relay gives them. */
+  async publishParts(sequence: bigint, parts: readonly Uint8Array[], from = 0): Promise<void> {
+    const js = this.nc.jetstream();
+    const info = await this.jsm.streams.info(replicationStreamName(this.primary));
+    const tag = `${info.state.last_seq}-${from}`;
+    for (let i = 0; i < parts.length; i++) {
+      await js.publish(replicationSubject(this.primary), parts[i], {
+        msgID: `${replicationMessageId(sequence)}.${tag}.${i}`,
+      });
+    }
   }
 
   /** Publishes many changes without waiting for each acknowledgement in turn. */

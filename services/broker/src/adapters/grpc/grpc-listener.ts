@@ -22,11 +22,19 @@ export interface GrpcListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
+  /**
+   * The broker's maximum message size: gRPC messages may be this much larger than it, for the
+   * request's other fields (the body itself is checked by the engine, with a clear error).
+   */
+  readonly maxMessageBytes?: number;
   /** A gRPC transaction unused for this long is aborted. Default 60 s. */
   readonly transactionIdleTimeoutMs?: number;
   /** How long close() waits for calls in flight before cancelling them (open Receive streams). */
   readonly shutdownGraceMs?: number;
 }
+
+/** Room in a gRPC message for what is not the body: destination, headers, ids. */
+const grpcEnvelopeBytes = 1024 * 1024;
 
 const clientServiceName = 'crdr.broker.v1.BrokerService';
 const brokerServiceNames = [clientServiceName, 'crdr.broker.v1.BrokerAdminService'];
@@ -51,7 +59,16 @@ export async function createGrpcListener(
   });
 
   const { BrokerService, BrokerAdminService } = loadProto().crdr.broker.v1;
-  const server = createGrpcServer();
+  const maxGrpcMessageBytes =
+    options.maxMessageBytes === undefined ? undefined : options.maxMessageBytes + grpcEnvelopeBytes;
+  const server = createGrpcServer(
+    maxGrpcMessageBytes === undefined
+      ? {}
+      : {
+          'grpc.max_receive_message_length': maxGrpcMessageBytes,
+          'grpc.max_send_message_length': maxGrpcMessageBytes,
+        },
+  );
   server.addService(
     BrokerService.service,
     createBrokerServiceHandlers({ engine, transactions, onUnexpectedError }),

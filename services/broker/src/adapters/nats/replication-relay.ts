@@ -12,13 +12,17 @@ import {
   type NatsConnection,
   type PubAck,
 } from 'nats';
-import { unavailable } from '@crdr/errors';
+import { toCrdrError, unavailable } from '@crdr/errors';
 import { sql, type Database, type Kysely } from '@crdr/store';
 import {
+  chunkCount,
   decodeEvent,
+  isEventChunk,
+  maxWholeEventBytes,
   replicationMessageId,
   replicationStreamName,
   replicationSubject,
+  splitEvent,
 } from '@crdr/replication';
 import {
   attributeNames,
@@ -32,6 +36,7 @@ import {
 } from '@crdr/telemetry';
 import type { CommittedEvent } from '../pg/store-writer.js';
 import { readOutbox } from '../pg/outbox.js';
+import { StreamSequences } from './stream-sequences.js';
 
 export interface ReplicationRelayOptions {
   readonly db: Kysely<Database>;
@@ -47,6 +52,12 @@ export interface ReplicationRelayOptions {
   readonly pollMs?: number;
   /** How long the stream keeps events. */
   readonly maxAgeMs?: number;
+}
+
+/** Where the replication stream stands: its last whole event and its last message. */
+interface StreamPosition {
+  readonly lastEventSeq: bigint;
+  readonly lastStreamSeq: bigint;
 }
 
 export interface RelayStatus {
@@ -83,7 +94,9 @@ export interface ReplicationRelay {
  * Each event's JetStream message id is its sequence, so a publish retried after a crash is
  * dropped as a duplicate; each publish also expects the stream's previous message to be the
  * previous event, so the stream's order is the log's order even when a publish fails halfway.
- * Published events leave the outbox.
+ * An event longer than the NATS server's max payload goes out as consecutive parts (see
+ * `EventChunk`), so no event, whatever its size, holds up the log. Published events leave the
+ * outbox.
  */
 const relayTracer = getTracer('crdr-broker-relay');
 
@@ -100,8 +113,8 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   let nc: NatsConnection | undefined;
   let jsm: JetStreamManager | undefined;
   let status: RelayStatus = { connected: false, publishedSeq: 0n, publishedAtMs: 0 };
-  /** Stream sequence minus event sequence, once known. */
-  let streamOffset = 0n;
+  /** Which event each stream message completes, for the replicas' acknowledgements. */
+  const sequences = new StreamSequences();
   let streamGeneration: bigint | undefined;
   // TC of recently published events, to pair with the acknowledgements that follow.
   const createdAt = new Map<bigint, number>();
@@ -131,8 +144,10 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
     if (now - lastAckPollMs < 500) return;
     lastAckPollMs = now;
     const next: ReplicaAcknowledgement[] = [];
+    const floors: number[] = [];
     for await (const consumer of manager.consumers.list(stream)) {
-      const acknowledgedSeq = BigInt(consumer.ack_floor.stream_seq) - streamOffset;
+      floors.push(consumer.ack_floor.stream_seq);
+      const acknowledgedSeq = sequences.eventSeqAt(BigInt(consumer.ack_floor.stream_seq));
       const previous = replicas.find((r) => r.consumer === consumer.name);
       const advanced = previous === undefined || previous.acknowledgedSeq !== acknowledgedSeq;
       next.push({
@@ -145,6 +160,8 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       });
     }
     replicas = next;
+    const ackFloor = Math.min(Number.MAX_SAFE_INTEGER, ...floors);
+    sequences.forgetBefore(BigInt(ackFloor));
     // Forget TCs no replica still needs.
     const floor = next.reduce(
       (min, r) => (r.acknowledgedSeq < min ? r.acknowledgedSeq : min),
@@ -230,23 +247,44 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   }
 
   /**
-   * Where the stream stands: the last event sequence it holds (which may be ahead of the
-   * recorded published_seq after a crash) and the offset between stream and event sequences.
+   * Where the stream stands: the last event it holds whole (which may be ahead of the recorded
+   * published_seq after a crash) and its last stream sequence. A last message that is a part
+   * of an event, not its last, is what a relay stopped halfway left: that event is published
+   * again whole, after it.
    */
-  async function streamPosition(
-    manager: JetStreamManager,
-  ): Promise<{ lastEventSeq: bigint; offset: bigint }> {
+  async function streamPosition(manager: JetStreamManager): Promise<StreamPosition> {
     const info = await manager.streams.info(stream);
-    if (info.state.messages === 0) return { lastEventSeq: 0n, offset: BigInt(info.state.last_seq) };
-    const last = await manager.streams.getMessage(stream, { last_by_subj: subject });
-    const event = decodeEvent(last.data);
-    const lastEventSeq = BigInt(event.sequence);
-    return { lastEventSeq, offset: BigInt(last.seq) - lastEventSeq };
+    let position: StreamPosition;
+    if (info.state.messages === 0) {
+      position = { lastEventSeq: 0n, lastStreamSeq: BigInt(info.state.last_seq) };
+    } else {
+      const last = await manager.streams.getMessage(stream, { last_by_subj: subject });
+      const event = decodeEvent(last.data);
+      const partial = isEventChunk(event) && event.eventChunk.index + 1 < event.eventChunk.count;
+      const lastEventSeq = BigInt(event.sequence) - (partial ? 1n : 0n);
+      position = { lastEventSeq, lastStreamSeq: BigInt(last.seq) };
+    }
+    sequences.found(position.lastStreamSeq, position.lastEventSeq);
+    return position;
   }
+
+  type OutgoingEvent = Awaited<ReturnType<typeof nextEvents>>['rows'][number];
 
   /** Events handed over by the store writer after their commit, in sequence. */
   let handedOver: CommittedEvent[] = [];
+  let handedOverBytes = 0;
   const maxHandedOver = 50_000;
+  const maxHandedOverBytes = 64 * 1024 * 1024;
+  const forgetHandedOver = (): void => {
+    handedOver = [];
+    handedOverBytes = 0;
+  };
+  const takeHandedOver = (count: number): CommittedEvent[] => {
+    const taken = handedOver.slice(0, count);
+    handedOver = handedOver.slice(count);
+    for (const event of taken) handedOverBytes -= event.payload.length;
+    return taken;
+  };
 
   /**
    * The next events to publish: from memory when they follow on, else read back; `more` when a
@@ -263,11 +301,9 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   }> {
     let start = 0;
     while (start < handedOver.length && handedOver[start]!.seq <= after) start++;
-    if (start > 0) handedOver = handedOver.slice(start);
+    if (start > 0) takeHandedOver(start);
     if (handedOver.length > 0 && handedOver[0]!.seq === after + 1n) {
-      const taken = handedOver.slice(0, batchSize);
-      handedOver = handedOver.slice(taken.length);
-      return { rows: taken, more: false };
+      return { rows: takeHandedOver(batchSize), more: false };
     }
     const { events, truncated } = await readOutbox(db, after, batchSize);
     return { rows: events, more: truncated };
@@ -308,9 +344,91 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
     }
   }
 
+  /** The server's max payload, which bounds one message of the log (1 MiB by default). */
+  const maxPayloadBytes = (): number => nc?.info?.max_payload ?? 1024 * 1024;
+
+  /**
+   * Publishes `rows` after `from`, in order, each expecting the stream's last message to be the
+   * one before it; an event longer than one message goes out in parts. A window of publishes is
+   * in flight at a time, bounded in count and bytes, so an event of many megabytes is never
+   * buffered whole a second time. Stops at the first refusal; returns where the stream stands.
+   */
+  async function publishRows(
+    js: JetStreamClient,
+    rows: readonly OutgoingEvent[],
+    from: StreamPosition,
+    maxPayload: number,
+  ): Promise<{ position: StreamPosition; failure?: unknown }> {
+    const wholeMax = maxWholeEventBytes(maxPayload);
+    const maxInFlightBytes = Math.max(8 * 1024 * 1024, 4 * maxPayload);
+    const tracing = isTracingEnabled();
+    let position = from;
+    let streamSeq = from.lastStreamSeq;
+    let failure: unknown;
+    const window: Array<{ ack: Promise<PubAck>; bytes: number; then?: () => void }> = [];
+    let windowBytes = 0;
+    const settleOldest = async (): Promise<void> => {
+      const entry = window.shift()!;
+      windowBytes -= entry.bytes;
+      try {
+        await unlessDisconnected(entry.ack);
+        if (failure === undefined) entry.then?.();
+      } catch (error) {
+        failure ??= error;
+      }
+    };
+    const send = async (
+      payload: Uint8Array,
+      msgID: string,
+      traced: OutgoingEvent | undefined,
+      then?: (at: bigint) => void,
+    ): Promise<void> => {
+      const at = ++streamSeq;
+      const options = { msgID, expect: { lastSequence: Number(at - 1n) } };
+      const ack =
+        !tracing || traced?.traceContext === undefined
+          ? js.publish(subject, payload, options)
+          : publishTraced(js, traced.seq, payload, traced.traceContext, options);
+      // Settled in order below; one refused early must not go unhandled meanwhile.
+      ack.catch(() => undefined);
+      window.push({ ack, bytes: payload.length, ...(then ? { then: () => then(at) } : {}) });
+      windowBytes += payload.length;
+      while (window.length > batchSize || windowBytes > maxInFlightBytes) await settleOldest();
+    };
+    const completed = (row: OutgoingEvent, at: bigint): void => {
+      position = { lastEventSeq: row.seq, lastStreamSeq: at };
+      if (createdAt.size < 200_000) createdAt.set(row.seq, row.createdAtMs);
+    };
+    for (const row of rows) {
+      if (failure !== undefined) break;
+      if (row.payload.length <= wholeMax) {
+        await send(row.payload, replicationMessageId(row.seq), row, (at) => completed(row, at));
+        continue;
+      }
+      const attempt = streamSeq + 1n;
+      const count = chunkCount(row.payload.length, maxPayload);
+      const envelope = { sequence: row.seq, createdAtMs: row.createdAtMs, attempt };
+      let index = 0;
+      for (const part of splitEvent(row.payload, envelope, maxPayload)) {
+        if (failure !== undefined) break;
+        const last = index === count - 1;
+        // The parts of each attempt have their own ids: a retried publish of one is dropped.
+        const msgID = `${replicationMessageId(row.seq)}.${attempt}.${index}`;
+        await send(part, msgID, last ? row : undefined, (at) => {
+          if (!last) return;
+          sequences.published(row.seq, attempt, at);
+          completed(row, at);
+        });
+        index++;
+      }
+    }
+    while (window.length > 0) await settleOldest();
+    return failure === undefined ? { position } : { position, failure };
+  }
+
   async function run(): Promise<void> {
     let backoffMs = 200;
-    let position: { lastEventSeq: bigint; offset: bigint } | undefined;
+    let position: StreamPosition | undefined;
     let published = 0n;
     let recordedSeq = 0n;
     let recordedAtMs = 0;
@@ -344,32 +462,16 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         }
         const { rows, more } = await nextEvents(published);
         if (rows.length > 0) {
-          const offset = position.offset;
-          const tracing = isTracingEnabled();
-          const acks = rows.map((row) => {
-            const options = {
-              msgID: replicationMessageId(row.seq),
-              expect: { lastSequence: Number(row.seq - 1n + offset) },
-            };
-            if (!tracing || row.traceContext === undefined)
-              return js.publish(subject, row.payload, options);
-            return publishTraced(js, row.seq, row.payload, row.traceContext, options);
-          });
-          const results = await unlessDisconnected(Promise.allSettled(acks));
-          for (let i = 0; i < results.length; i++) {
-            const r = results[i]!;
-            if (r.status === 'rejected') {
-              position = undefined;
-              handedOver = [];
-              throw r.reason;
-            }
-            published = rows[i]!.seq;
-            if (createdAt.size < 200_000) createdAt.set(published, rows[i]!.createdAtMs);
+          const outcome = await publishRows(js, rows, position, maxPayloadBytes());
+          if (outcome.failure !== undefined) {
+            position = undefined;
+            forgetHandedOver();
+            throw toCrdrError(outcome.failure);
           }
-          position = { lastEventSeq: published, offset };
+          position = outcome.position;
+          published = position.lastEventSeq;
           status = { connected: true, publishedSeq: published, publishedAtMs: Date.now() };
         }
-        streamOffset = position.offset;
         // What was published is recorded, and leaves the outbox, a few times a second.
         const idle = rows.length < batchSize && !more;
         if (published > recordedSeq && (idle || Date.now() - recordedAtMs > 250)) {
@@ -410,9 +512,17 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       wake?.();
     },
     offer(events) {
-      // Past the bound (a relay far behind, or NATS away) the outbox is read back instead.
-      if (handedOver.length + events.length > maxHandedOver) handedOver = [];
-      else handedOver.push(...events);
+      // Past the bounds (a relay far behind, or NATS away) the outbox is read back instead.
+      const bytes = events.reduce((sum, e) => sum + e.payload.length, 0);
+      if (
+        handedOver.length + events.length > maxHandedOver ||
+        handedOverBytes + bytes > maxHandedOverBytes
+      ) {
+        forgetHandedOver();
+      } else {
+        handedOver.push(...events);
+        handedOverBytes += bytes;
+      }
       kicked = true;
       wake?.();
     },

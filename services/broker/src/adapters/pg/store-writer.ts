@@ -508,7 +508,7 @@ class EventLog {
       brokerId: target.brokerId,
       ...(traceContext === undefined ? {} : { traceContext: { ...traceContext } }),
     };
-    const payload = Buffer.from(encodeEvent({ ...change, ...envelope }));
+    const payload = asBuffer(encodeEvent({ ...change, ...envelope }));
     this.#payloads.push(payload);
     if (options.bodiesInStore === true) {
       this.#complete = false;
@@ -518,7 +518,7 @@ class EventLog {
     }
     const slim = withoutBodies(change);
     this.#stored.push(
-      slim === undefined ? payload : Buffer.from(encodeEvent({ ...slim, ...envelope })),
+      slim === undefined ? payload : asBuffer(encodeEvent({ ...slim, ...envelope })),
     );
     this.#bodiesInStore.push(slim !== undefined);
   }
@@ -697,3 +697,7 @@ function mergeInto(into: ReplicatedChange, next: ReplicatedChange, key: MergeKey
       return;
   }
 }
+
+/** The encoded bytes as a Buffer without copying them (protobufjs already gives one in Node). */
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

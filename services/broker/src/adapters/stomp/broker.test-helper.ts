@@ -24,6 +24,8 @@ export interface TestBroker {
   readonly host: string;
   readonly stompPort: number;
   readonly wsPort: number;
+  /** host:port of the gRPC endpoint. */
+  readonly grpcAddress: string;
   readonly server: BrokerServer;
   /** A connection to this broker as admin; the options override the defaults. */
   connect(options?: Partial<StompClientOptions>): Promise<StompClient>;
@@ -61,6 +63,9 @@ export async function startTestBroker(
     get wsPort() {
       return ports.ws;
     },
+    get grpcAddress() {
+      return ports.grpc;
+    },
     get server() {
       return server;
     },
@@ -86,8 +91,16 @@ export async function startTestBroker(
   return broker;
 }
 
-function portsOf(endpoints: { stomp: string; ws: string }): { stomp: number; ws: number } {
-  return { stomp: Number(new URL(endpoints.stomp).port), ws: Number(new URL(endpoints.ws).port) };
+function portsOf(endpoints: { stomp: string; ws: string; grpc: string }): {
+  stomp: number;
+  ws: number;
+  grpc: string;
+} {
+  return {
+    stomp: Number(new URL(endpoints.stomp).port),
+    ws: Number(new URL(endpoints.ws).port),
+    grpc: new URL(endpoints.grpc).host,
+  };
 }
 
 export async function waitFor(

@@ -7,7 +7,7 @@ import {
   type AppliedPosition,
   type EventEnvelope,
 } from '../../domain/sequence-decision.js';
-import type { Delivery } from './batch-reader.js';
+import type { Delivery, EventFragment } from './batch-reader.js';
 import type { PulledMessage } from './jetstream-puller.js';
 
 export interface BatchPlan {
@@ -20,7 +20,13 @@ export interface BatchPlan {
   /** Where the batch stopped short, and why; the deliveries from there on are `held`. */
   readonly stop?:
     | { readonly kind: 'fault'; readonly fault: ReplicationFault }
-    | { readonly kind: 'ahead'; readonly expected: bigint; readonly received: bigint };
+    | {
+        readonly kind: 'ahead';
+        readonly expected: bigint;
+        readonly received: bigint;
+        /** It stopped at parts of an event that do not make it whole (yet). */
+        readonly fragment?: EventFragment;
+      };
   /** Deliveries neither applied nor acknowledged (from the stop on). */
   readonly held: readonly PulledMessage[];
 }
@@ -37,7 +43,27 @@ export function planBatch(position: AppliedPosition, deliveries: readonly Delive
   let next = position;
   for (let i = 0; i < deliveries.length; i++) {
     const delivery = deliveries[i]!;
-    const held = (): PulledMessage[] => deliveries.slice(i).map((d) => d.message);
+    const held = (): PulledMessage[] => deliveries.slice(i).flatMap((d) => d.parts);
+    const { fragment } = delivery;
+    if (fragment !== undefined) {
+      // Parts of an event applied already, or of an attempt published again later: not needed.
+      if (fragment.sequence <= next.sequence || fragment.superseded) {
+        ack.push(...delivery.parts);
+        continue;
+      }
+      return {
+        apply,
+        ack,
+        position: next,
+        stop: {
+          kind: 'ahead',
+          expected: next.sequence + 1n,
+          received: fragment.sequence,
+          fragment,
+        },
+        held: held(),
+      };
+    }
     if (delivery.event === undefined) {
       const error = delivery.decodeError;
       const detail = error instanceof Error ? error.message : String(error);
@@ -50,11 +76,11 @@ export function planBatch(position: AppliedPosition, deliveries: readonly Delive
     const decision = decide(next, envelope, envelopeVersion);
     switch (decision.kind) {
       case 'skip':
-        ack.push(delivery.message);
+        ack.push(...delivery.parts);
         break;
       case 'apply':
         apply.push(delivery.event);
-        ack.push(delivery.message);
+        ack.push(...delivery.parts);
         next = evolve(next, envelope);
         break;
       case 'ahead':

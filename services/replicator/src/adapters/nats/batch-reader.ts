@@ -1,16 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeEvent, type DecodedEvent } from '@crdr/replication';
+import { decodeInStreamOrder, partsStillToCome, type Delivery } from './event-assembly.js';
 import type { JetStreamPuller, PulledMessage } from './jetstream-puller.js';
 
-/** A delivered message and what it decodes to (or why it does not). */
-export type Delivery =
-  | {
-      readonly message: PulledMessage;
-      readonly event: DecodedEvent;
-      readonly decodeError?: undefined;
-    }
-  | { readonly message: PulledMessage; readonly event?: undefined; readonly decodeError: unknown };
+export type { Delivery, EventFragment } from './event-assembly.js';
+export { decodeInStreamOrder } from './event-assembly.js';
+
+/** Bytes one batch gathers before it stops asking for more (it still completes an event). */
+const batchMaxBytes = 32 * 1024 * 1024;
 
 export interface BatchReaderOptions {
   /** Events per batch at most. */
@@ -57,14 +54,27 @@ export async function readBatch(
     gathered.push(...first.messages);
   }
   let deadline = gathered.length > 0 ? performance.now() + options.batchMaxWaitMs : undefined;
+  let bytes = 0;
+  let largest = 0;
+  const count = (messages: readonly PulledMessage[]): void => {
+    for (const m of messages) {
+      bytes += m.data.length;
+      if (m.data.length > largest) largest = m.data.length;
+    }
+  };
+  count(gathered);
   try {
-    while (gathered.length < options.batchMaxEvents && !signal.aborted) {
+    while (gathered.length < options.batchMaxEvents && bytes < batchMaxBytes && !signal.aborted) {
+      // Large messages (the parts of large events) are asked for a few at a time.
+      const fit =
+        largest === 0 ? Infinity : Math.max(1, Math.floor((batchMaxBytes - bytes) / largest));
       const more = await puller.pull({
-        batch: options.batchMaxEvents - gathered.length,
+        batch: Math.min(options.batchMaxEvents - gathered.length, fit),
         noWait: true,
         signal,
       });
       gathered.push(...more.messages);
+      count(more.messages);
       if (gathered.length === 0) return [];
       deadline ??= performance.now() + options.batchMaxWaitMs;
       const leftMs = deadline - performance.now();
@@ -79,27 +89,51 @@ export async function readBatch(
     puller.nak(gathered);
     return [];
   }
+  try {
+    await completeLastEvent(puller, gathered, options, signal);
+  } catch (pullError) {
+    puller.nak(gathered);
+    throw pullError;
+  }
+  if (signal.aborted) {
+    puller.nak(gathered);
+    return [];
+  }
   return decodeInStreamOrder(gathered);
 }
 
 /**
- * First deliveries come in stream order, but redeliveries (after an ack wait or a NAK) come in
- * the order JetStream queued them: stream order is the log's order.
+ * A batch that ends within an event's parts asks for the rest of them, whatever the batch's
+ * limits: an event is applied whole or not at all. While it waits for them, the parts it holds
+ * are kept from redelivery. When the rest does not come (a relay that stopped halfway and has
+ * not published the event again yet), the batch ends with a fragment, which the plan hands back.
  */
-export function decodeInStreamOrder(messages: readonly PulledMessage[]): Delivery[] {
-  return [...messages]
-    .sort((a, b) =>
+async function completeLastEvent(
+  puller: JetStreamPuller,
+  gathered: PulledMessage[],
+  options: BatchReaderOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  let progressAtMs = performance.now();
+  for (;;) {
+    gathered.sort((a, b) =>
       a.info.streamSequence < b.info.streamSequence
         ? -1
         : a.info.streamSequence > b.info.streamSequence
           ? 1
           : 0,
-    )
-    .map((message) => {
-      try {
-        return { message, event: decodeEvent(message.data) };
-      } catch (decodeError) {
-        return { message, decodeError };
-      }
-    });
+    );
+    const missing = partsStillToCome(gathered);
+    if (missing === 0 || signal.aborted) return;
+    if (performance.now() - progressAtMs > 1000) {
+      puller.working(gathered);
+      progressAtMs = performance.now();
+    }
+    let more = await puller.pull({ batch: Math.min(missing, 256), noWait: true, signal });
+    if (more.messages.length === 0 && more.end !== 'aborted') {
+      more = await puller.pull({ batch: 1, expiresMs: options.idleWaitMs, signal });
+      if (more.messages.length === 0) return;
+    }
+    gathered.push(...more.messages);
+  }
 }

@@ -58,6 +58,8 @@ export interface JetStreamPuller {
   pull(request: PullRequest): Promise<PullResult>;
   /** Acknowledges (fire and forget; `flush` waits until the server has them). */
   ack(messages: readonly PulledMessage[]): void;
+  /** Tells JetStream the messages are still being worked on: their ack wait starts again. */
+  working(messages: readonly PulledMessage[]): void;
   /** Asks for redelivery, after `delayMs` when given. */
   nak(messages: readonly PulledMessage[], delayMs?: number): void;
   flush(): Promise<void>;
@@ -80,6 +82,7 @@ export interface JetStreamPullerOptions {
 const encoder = new TextEncoder();
 const ACK = encoder.encode('+ACK');
 const NAK = encoder.encode('-NAK');
+const WPI = encoder.encode('+WPI');
 
 interface InFlight {
   readonly batch: number;
@@ -229,6 +232,10 @@ export function createJetStreamPuller(
     ack(messages) {
       if (nc.isClosed()) return;
       for (const m of messages) nc.publish(m.reply, ACK);
+    },
+    working(messages) {
+      if (nc.isClosed()) return;
+      for (const m of messages) nc.publish(m.reply, WPI);
     },
     nak,
     flush: () => nc.flush(),

@@ -38,6 +38,6 @@ export class ReadAhead {
     if (pending === undefined) return;
     const outcome = await pending.outcome;
     if ('deliveries' in outcome)
-      pending.source.puller.nak(outcome.deliveries.map((d) => d.message));
+      pending.source.puller.nak(outcome.deliveries.flatMap((d) => d.parts));
   }
 }

@@ -211,14 +211,14 @@ describe('replication loop (real NATS and Postgres)', () => {
     const f = await fixture('version');
     await f.log.publish({ heartbeat: {} });
     await f.log.publishEncoded(
-      encodeEvent({ version: 2, sequence: '2', epoch: '1', heartbeat: {} }),
+      encodeEvent({ version: 3, sequence: '2', epoch: '1', heartbeat: {} }),
       2n,
     );
     const replicator = await f.start();
     const status = await waitForState(replicator, 'FAILED');
     expect(status.appliedSequence).toBe(1n);
     expect(status.error).toMatch(
-      /envelope version 2; this build reads up to 1: upgrade the replicator/,
+      /envelope version 3; this build reads up to 2: upgrade the replicator/,
     );
   });
 

@@ -12,7 +12,7 @@ import { planBatch } from './batch-plan.js';
 import { checkForGap } from './gap-check.js';
 import { LogProgress } from './log-progress.js';
 import { ReadAhead } from './read-ahead.js';
-import { readBatch, type Delivery } from './batch-reader.js';
+import { readBatch, type Delivery, type EventFragment } from './batch-reader.js';
 import type { PulledMessage } from './jetstream-puller.js';
 import type { ReplicationSource } from './replication-source.js';
 import type { ReplicationLoop, ReplicationLoopOptions } from './replication-loop.types.js';
@@ -156,6 +156,15 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
       if (plan.stop === undefined && !paused && !signal.aborted) {
         readAhead.start(src, () => read(src, false, signal));
       }
+      // A large batch (events of many megabytes) may take longer to commit than the consumer's
+      // ack wait: keep JetStream from delivering it again meanwhile.
+      const keepAlive =
+        src.ackWaitMs > 0
+          ? setInterval(
+              () => src.puller.working(deliveries.flatMap((d) => d.parts)),
+              Math.max(500, src.ackWaitMs / 2),
+            )
+          : undefined;
       try {
         await withSpan(
           tracer,
@@ -182,10 +191,12 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
           return;
         }
         // Not committed, or not known to be: hand everything back and read the position again.
-        src.puller.nak(deliveries.map((d) => d.message));
+        src.puller.nak(deliveries.flatMap((d) => d.parts));
         await readAhead.drop();
         loaded = false;
         throw applyError;
+      } finally {
+        clearInterval(keepAlive);
       }
       record = to;
       position = plan.position;
@@ -205,7 +216,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
       fail(plan.stop.fault);
       return;
     }
-    await resolveAhead(src, plan.held, plan.stop.expected, plan.stop.received);
+    await resolveAhead(src, plan.held, plan.stop.expected, plan.stop.received, plan.stop.fragment);
   }
 
   /** Events arrived beyond the next one: wait for JetStream to redeliver, or fail on a gap. */
@@ -214,8 +225,32 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
     held: readonly PulledMessage[],
     expected: bigint,
     received: bigint,
+    fragment: EventFragment | undefined,
   ): Promise<void> {
+    if (fragment?.hasFirstPart === true) {
+      // An event's first parts, the rest still to come (from JetStream, or from a relay that
+      // publishes the event again): nothing is missing before them, so there is no gap to find.
+      if (!aheadLogged) {
+        aheadLogged = true;
+        log.info(
+          { sequence: String(fragment.sequence), parts: held.length },
+          'waiting for the rest of an event published in parts',
+        );
+      }
+      src.puller.nak(held);
+      idle = false;
+      aheadWaiting = true;
+      return;
+    }
     const check = await checkForGap(src, held);
+    if (check.gap && fragment !== undefined) {
+      // Parts whose first part was acknowledged: the rest of an attempt the relay abandoned.
+      const parts = held.filter((m) => m.info.streamSequence <= fragment.lastStreamSequence);
+      src.puller.ack(parts);
+      src.puller.nak(held.slice(parts.length));
+      idle = false;
+      return;
+    }
     if (check.gap) {
       fail({ kind: 'sequence-gap', expected, received });
       return;

@@ -17,10 +17,11 @@ import type { Heartbeat as _crdr_replication_v1_Heartbeat, Heartbeat__Output as 
 import type { SwitchoverMarker as _crdr_replication_v1_SwitchoverMarker, SwitchoverMarker__Output as _crdr_replication_v1_SwitchoverMarker__Output } from '../../../crdr/replication/v1/SwitchoverMarker.js';
 import type { DispatchMarkAdvanced as _crdr_replication_v1_DispatchMarkAdvanced, DispatchMarkAdvanced__Output as _crdr_replication_v1_DispatchMarkAdvanced__Output } from '../../../crdr/replication/v1/DispatchMarkAdvanced.js';
 import type { LogStarted as _crdr_replication_v1_LogStarted, LogStarted__Output as _crdr_replication_v1_LogStarted__Output } from '../../../crdr/replication/v1/LogStarted.js';
+import type { EventChunk as _crdr_replication_v1_EventChunk, EventChunk__Output as _crdr_replication_v1_EventChunk__Output } from '../../../crdr/replication/v1/EventChunk.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Envelope version 1. Readers refuse an envelope with a newer version than they know.
+ * Envelope version 1 (2 for an EventChunk). Readers refuse an envelope with a newer version than they know.
  */
 export interface ReplicationEvent {
   'version'?: (number);
@@ -57,11 +58,15 @@ export interface ReplicationEvent {
   'switchoverMarker'?: (_crdr_replication_v1_SwitchoverMarker | null);
   'dispatchMarkAdvanced'?: (_crdr_replication_v1_DispatchMarkAdvanced | null);
   'logStarted'?: (_crdr_replication_v1_LogStarted | null);
-  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted";
+  /**
+   * Envelope version 2 only: one part of an event too large for one message of the log.
+   */
+  'eventChunk'?: (_crdr_replication_v1_EventChunk | null);
+  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted"|"eventChunk";
 }
 
 /**
- * Envelope version 1. Readers refuse an envelope with a newer version than they know.
+ * Envelope version 1 (2 for an EventChunk). Readers refuse an envelope with a newer version than they know.
  */
 export interface ReplicationEvent__Output {
   'version': (number);
@@ -98,5 +103,9 @@ export interface ReplicationEvent__Output {
   'switchoverMarker'?: (_crdr_replication_v1_SwitchoverMarker__Output | null);
   'dispatchMarkAdvanced'?: (_crdr_replication_v1_DispatchMarkAdvanced__Output | null);
   'logStarted'?: (_crdr_replication_v1_LogStarted__Output | null);
-  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted";
+  /**
+   * Envelope version 2 only: one part of an event too large for one message of the log.
+   */
+  'eventChunk'?: (_crdr_replication_v1_EventChunk__Output | null);
+  'change'?: "destinationCreated"|"destinationDeleted"|"messageSent"|"messageAcknowledged"|"redeliveryCountChanged"|"movedToDeadLetterQueue"|"messageExpired"|"destinationPurged"|"durableSubscriptionAdded"|"durableSubscriptionRemoved"|"transactionCommitted"|"usersChanged"|"heartbeat"|"switchoverMarker"|"dispatchMarkAdvanced"|"logStarted"|"eventChunk";
 }

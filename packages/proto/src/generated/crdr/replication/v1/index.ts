@@ -7,6 +7,7 @@ export * from './DispatchMark.js';
 export * from './DispatchMarkAdvanced.js';
 export * from './DurableSubscriptionAdded.js';
 export * from './DurableSubscriptionRemoved.js';
+export * from './EventChunk.js';
 export * from './Heartbeat.js';
 export * from './LogStarted.js';
 export * from './MessageAcknowledged.js';
