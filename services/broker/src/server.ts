@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@crdr/store';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerConfig } from './config.js';
@@ -89,7 +90,11 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     },
     hasher,
   });
+  /** STOMP and WebSocket: open only while this instance holds the lease (see clientListeners). */
   let listeners: StompListener[] = [];
+  let clientPorts: { stomp: number; ws: number } | undefined;
+  let listenersWanted = false;
+  let listenerChange: Promise<void> = Promise.resolve();
   let grpc: GrpcListener | undefined;
   let relay: ReplicationRelay | undefined;
   let activation: Promise<void> = Promise.resolve();
@@ -107,11 +112,13 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       authenticator.invalidateAll();
       activation = runtime
         .activate()
-        .catch((error: unknown) => log.error({ err: error }, 'activation failed'));
+        .catch((error: unknown) => log.error({ err: error }, 'activation failed'))
+        .then(() => clientListeners(true));
     },
     onLost: (error) => {
       log.warn({ instanceId, reason: error.message }, 'lease lost: this instance stops serving');
       for (const l of listeners) l.dropAll();
+      void clientListeners(false);
       runtime
         .deactivate('lease lost')
         .catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
@@ -171,6 +178,61 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     heartBeatReceiveMs: config.BROKER_HEARTBEAT_MS,
   };
 
+  const connectionLog = log.child({ component: 'stomp' });
+
+  /**
+   * Opens the client listeners (STOMP, WebSocket) when this instance becomes the active one and
+   * closes them when it stops being active, as an ActiveMQ standby does not listen until it holds
+   * the lock: a client with a failover host list moves on to the next host at once instead of
+   * being refused. The ports stay the same. A replica's active instance listens too (it refuses
+   * clients and tells them where the primary is); the admin gRPC endpoint is always open.
+   */
+  function clientListeners(open: boolean): Promise<void> {
+    listenersWanted = open;
+    listenerChange = listenerChange
+      .then(async () => {
+        if (listenersWanted && listeners.length === 0 && clientPorts !== undefined) {
+          const opened: StompListener[] = [];
+          try {
+            opened.push(
+              await listenStomp(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientPorts.stomp,
+                limits,
+                log: connectionLog,
+              }),
+            );
+            opened.push(
+              await listenStompWebSocket(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientPorts.ws,
+                limits,
+                log: connectionLog,
+              }),
+            );
+          } catch (error) {
+            await Promise.allSettled(opened.map((l) => l.close()));
+            throw error;
+          }
+          listeners = opened;
+          log.info({ stomp: clientPorts.stomp, ws: clientPorts.ws }, 'client listeners open');
+        } else if (!listenersWanted && listeners.length > 0) {
+          const closing = listeners;
+          listeners = [];
+          await Promise.allSettled(closing.map((l) => l.close()));
+          log.info('client listeners closed: this instance is not active');
+        }
+      })
+      .catch((error: unknown) => {
+        // A port taken by another process meanwhile: tried again until it is free.
+        log.error({ err: error }, 'the client listeners could not be opened; retrying in 1 s');
+        setTimeout(() => {
+          if (listenersWanted && listeners.length === 0) void clientListeners(true);
+        }, 1000).unref();
+      });
+    return listenerChange;
+  }
+
   return {
     runtime,
     async start() {
@@ -188,20 +250,12 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       }
       const host = config.BROKER_HOST;
       const shown = config.BROKER_ADVERTISED_HOST ?? host;
-      const connectionLog = log.child({ component: 'stomp' });
-      const stomp = await listenStomp(runtime.engine, {
-        host,
-        port: config.BROKER_STOMP_PORT,
-        limits,
-        log: connectionLog,
-      });
-      const ws = await listenStompWebSocket(runtime.engine, {
-        host,
-        port: config.BROKER_WS_PORT,
-        limits,
-        log: connectionLog,
-      });
-      listeners = [stomp, ws];
+      // The client ports are checked (or, when 0, chosen) now; they open once this instance
+      // is active.
+      clientPorts = {
+        stomp: await reservePort(host, config.BROKER_STOMP_PORT),
+        ws: await reservePort(host, config.BROKER_WS_PORT),
+      };
       grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
       if (config.BROKER_NATS_URL !== undefined) {
         relay = createReplicationRelay({
@@ -216,9 +270,10 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       }
       await lease.start();
       await activation;
+      await listenerChange;
       const endpoints = {
-        stomp: `stomp://${shown}:${stomp.port}`,
-        ws: `ws://${shown}:${ws.port}`,
+        stomp: `stomp://${shown}:${clientPorts.stomp}`,
+        ws: `ws://${shown}:${clientPorts.ws}`,
         grpc: `grpc://${shown}:${grpc.port}`,
       };
       registration = registerWithControlPlane(config, instanceId, endpoints, log);
@@ -227,12 +282,29 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     async stop() {
       registration?.stop();
       for (const l of listeners) l.dropAll();
+      const closing = clientListeners(false);
       await runtime.deactivate('shutting down');
       await relay?.stop();
       await lease.stop();
-      await Promise.allSettled([...listeners.map((l) => l.close()), grpc?.close()]);
+      await Promise.allSettled([closing, grpc?.close()]);
       await db.destroy();
       await leaseDb.destroy();
     },
   };
+}
+
+/**
+ * Checks that `port` can be listened on (and picks one when it is 0), without accepting
+ * anything: the listener itself opens when the instance becomes active.
+ */
+function reservePort(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      const chosen = typeof address === 'object' && address !== null ? address.port : port;
+      server.close(() => resolve(chosen));
+    });
+  });
 }

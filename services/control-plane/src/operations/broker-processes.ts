@@ -40,6 +40,8 @@ export function brokerProcessSpec(
     hostInstanceType: broker.spec.hostInstanceType,
     dbUrl: brokerDbUrl(c, broker.brokerId),
     env,
+    // Endpoints are given out once, at creation, and kept for the broker's whole life.
+    ...(broker.instances.length === 0 ? {} : { instances: broker.instances }),
   };
 }
 
