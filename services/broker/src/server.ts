@@ -32,6 +32,8 @@ export interface BrokerEndpoints {
   readonly stomp: string;
   readonly ws: string;
   readonly grpc: string;
+  /** BrokerAdminService, always open, when BROKER_ADMIN_PORT is set. */
+  readonly admin?: string;
 }
 
 export interface BrokerServer {
@@ -95,7 +97,12 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
   let clientPorts: { stomp: number; ws: number } | undefined;
   let listenersWanted = false;
   let listenerChange: Promise<void> = Promise.resolve();
+  /** BrokerService (and BrokerAdminService): always open, or with the client listeners when
+   * BROKER_ADMIN_PORT gives the admin service a port of its own. */
   let grpc: GrpcListener | undefined;
+  let adminGrpc: GrpcListener | undefined;
+  let clientGrpcPort: number | undefined;
+  let serving = false;
   let relay: ReplicationRelay | undefined;
   let activation: Promise<void> = Promise.resolve();
   let registration: ControlPlaneRegistration | undefined;
@@ -139,8 +146,9 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     log,
     memoryWindow: config.BROKER_MEMORY_WINDOW,
     maxRedeliveries: config.BROKER_MAX_REDELIVERIES,
-    onServingChange: (serving) => {
-      grpc?.setServing(serving);
+    onServingChange: (isServing) => {
+      serving = isServing;
+      grpc?.setServing(isServing);
       relay?.kick();
     },
     onEventsCommitted: (_seq, events) => relay?.offer(events),
@@ -192,9 +200,20 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     listenerChange = listenerChange
       .then(async () => {
         if (listenersWanted && listeners.length === 0 && clientPorts !== undefined) {
-          const opened: StompListener[] = [];
+          const opened: { close(): Promise<void> }[] = [];
+          const stompListeners: StompListener[] = [];
           try {
-            opened.push(
+            if (clientGrpcPort !== undefined) {
+              const clientGrpc = await createGrpcListener(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientGrpcPort,
+                log,
+              });
+              clientGrpc.setServing(serving);
+              opened.push(clientGrpc);
+              grpc = clientGrpc;
+            }
+            stompListeners.push(
               await listenStomp(runtime.engine, {
                 host: config.BROKER_HOST,
                 port: clientPorts.stomp,
@@ -202,7 +221,8 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
                 log: connectionLog,
               }),
             );
-            opened.push(
+            opened.push(stompListeners[0]!);
+            stompListeners.push(
               await listenStompWebSocket(runtime.engine, {
                 host: config.BROKER_HOST,
                 port: clientPorts.ws,
@@ -210,15 +230,21 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
                 log: connectionLog,
               }),
             );
+            opened.push(stompListeners[1]!);
           } catch (error) {
+            if (clientGrpcPort !== undefined) grpc = undefined;
             await Promise.allSettled(opened.map((l) => l.close()));
             throw error;
           }
-          listeners = opened;
+          listeners = stompListeners;
           log.info({ stomp: clientPorts.stomp, ws: clientPorts.ws }, 'client listeners open');
         } else if (!listenersWanted && listeners.length > 0) {
-          const closing = listeners;
+          const closing: { close(): Promise<void> }[] = [...listeners];
           listeners = [];
+          if (clientGrpcPort !== undefined && grpc !== undefined) {
+            closing.push(grpc);
+            grpc = undefined;
+          }
           await Promise.allSettled(closing.map((l) => l.close()));
           log.info('client listeners closed: this instance is not active');
         }
@@ -256,7 +282,22 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
         stomp: await reservePort(host, config.BROKER_STOMP_PORT),
         ws: await reservePort(host, config.BROKER_WS_PORT),
       };
-      grpc = await createGrpcListener(runtime.engine, { host, port: config.BROKER_GRPC_PORT, log });
+      if (config.BROKER_ADMIN_PORT === undefined) {
+        grpc = await createGrpcListener(runtime.engine, {
+          host,
+          port: config.BROKER_GRPC_PORT,
+          log,
+        });
+      } else {
+        // Clients' gRPC opens with STOMP; the admin service is always there on its own port.
+        clientGrpcPort = await reservePort(host, config.BROKER_GRPC_PORT);
+        adminGrpc = await createGrpcListener(runtime.engine, {
+          host,
+          port: config.BROKER_ADMIN_PORT,
+          log,
+          adminOnly: true,
+        });
+      }
       if (config.BROKER_NATS_URL !== undefined) {
         relay = createReplicationRelay({
           db,
@@ -274,7 +315,8 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       const endpoints = {
         stomp: `stomp://${shown}:${clientPorts.stomp}`,
         ws: `ws://${shown}:${clientPorts.ws}`,
-        grpc: `grpc://${shown}:${grpc.port}`,
+        grpc: `grpc://${shown}:${clientGrpcPort ?? grpc?.port ?? 0}`,
+        ...(adminGrpc === undefined ? {} : { admin: `grpc://${shown}:${adminGrpc.port}` }),
       };
       registration = registerWithControlPlane(config, instanceId, endpoints, log);
       return endpoints;
@@ -286,7 +328,8 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       await runtime.deactivate('shutting down');
       await relay?.stop();
       await lease.stop();
-      await Promise.allSettled([closing, grpc?.close()]);
+      await closing;
+      await Promise.allSettled([grpc?.close(), adminGrpc?.close()]);
       await db.destroy();
       await leaseDb.destroy();
     },

@@ -46,7 +46,13 @@ export function brokerProcessSpec(
 }
 
 export const toEndpoints = (instances: readonly BrokerInstanceInfo[]): BrokerInstanceEndpoints[] =>
-  instances.map((i) => ({ instanceId: i.instanceId, stomp: i.stomp, ws: i.ws, grpc: i.grpc }));
+  instances.map((i) => ({
+    instanceId: i.instanceId,
+    stomp: i.stomp,
+    ws: i.ws,
+    grpc: i.grpc,
+    ...(i.admin === undefined ? {} : { admin: i.admin }),
+  }));
 
 export function brokerAdmin(
   context: OperationsContext,

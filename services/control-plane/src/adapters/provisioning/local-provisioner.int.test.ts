@@ -365,7 +365,7 @@ describe('local provisioner', () => {
     expect(p.supervision('broker', 'lp-looping')).toMatchObject({ state: 'CRASH_LOOP' });
     await p.stopBroker('lp-looping', { graceful: false });
     expect(p.supervision('broker', 'lp-looping')).toBeUndefined();
-  });
+  }, 300_000); // three restarts of a real broker on a busy machine
 
   it('fails a broker that cannot reach its database with the reason from its log', async () => {
     const p = provisioner();

@@ -77,6 +77,14 @@ export interface LocalSupervisionOptions {
 
 const idPattern = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** STOMP, WebSocket, clients' gRPC (open on the active instance only) and admin gRPC. */
+interface InstancePorts {
+  readonly stomp: number;
+  readonly ws: number;
+  readonly grpc: number;
+  readonly admin: number;
+}
+
 /** `stomp://127.0.0.1:61613` → `127.0.0.1:61613`. */
 const hostPort = (endpoint: string | undefined): string =>
   (endpoint ?? '').replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
@@ -99,6 +107,7 @@ function brokerInfo(record: ProcessRecord): BrokerInstanceInfo {
     stomp: hostPort(endpoints['stomp']),
     ws: hostPort(endpoints['ws']),
     grpc: hostPort(endpoints['grpc']),
+    ...(endpoints['admin'] === undefined ? {} : { admin: hostPort(endpoints['admin']) }),
     pid: record.pid,
   };
 }
@@ -336,25 +345,24 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
   async function instancePorts(
     spec: BrokerProcessSpec,
     instanceId: string,
-  ): Promise<{ stomp: number; ws: number; grpc: number }> {
+  ): Promise<InstancePorts> {
     const kept = spec.instances?.find((i) => i.instanceId === instanceId);
-    const from = (endpoints: { stomp?: string; ws?: string; grpc?: string } | undefined) => {
-      const stomp = portOf(hostPort(endpoints?.stomp));
-      const ws = portOf(hostPort(endpoints?.ws));
-      const grpc = portOf(hostPort(endpoints?.grpc));
-      return stomp && ws && grpc ? { stomp, ws, grpc } : undefined;
-    };
-    const known = from(kept);
-    if (known !== undefined) return known;
-    const others = (spec.instances ?? []).flatMap((i) => [i.stomp, i.ws, i.grpc]);
-    const [stomp, ws, grpc] = await stablePorts(3, host, await takenPorts(others));
-    return { stomp: stomp!, ws: ws!, grpc: grpc! };
+    const stomp = portOf(kept?.stomp);
+    const ws = portOf(kept?.ws);
+    const grpc = portOf(kept?.grpc);
+    const admin = portOf(kept?.admin);
+    if (stomp && ws && grpc && admin) return { stomp, ws, grpc, admin };
+    const others = (spec.instances ?? []).flatMap((i) => [i.stomp, i.ws, i.grpc, i.admin]);
+    const fresh = await stablePorts(4, host, await takenPorts(others));
+    // A broker created before the admin port existed keeps its client ports, gains that one.
+    if (stomp && ws && grpc) return { stomp, ws, grpc, admin: fresh[0]! };
+    return { stomp: fresh[0]!, ws: fresh[1]!, grpc: fresh[2]!, admin: fresh[3]! };
   }
 
   function brokerEnv(
     spec: BrokerProcessSpec,
     instanceId: string,
-    ports: { stomp: number; ws: number; grpc: number },
+    ports: InstancePorts,
   ): Record<string, string> {
     return {
       LOG_LEVEL: 'info',
@@ -362,6 +370,7 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       BROKER_STOMP_PORT: String(ports.stomp),
       BROKER_WS_PORT: String(ports.ws),
       BROKER_GRPC_PORT: String(ports.grpc),
+      BROKER_ADMIN_PORT: String(ports.admin),
       ...spec.env,
       BROKER_ID: spec.brokerId,
       BROKER_INSTANCE_ID: instanceId,

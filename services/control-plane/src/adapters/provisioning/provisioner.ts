@@ -28,6 +28,7 @@ export interface BrokerProcessSpec {
     readonly stomp: string;
     readonly ws: string;
     readonly grpc: string;
+    readonly admin?: string;
   }[];
 }
 
@@ -38,6 +39,8 @@ export interface BrokerInstanceInfo {
   readonly stomp: string;
   readonly ws: string;
   readonly grpc: string;
+  /** BrokerAdminService's own port, open on standbys too; absent when it shares `grpc`. */
+  readonly admin?: string;
   readonly pid?: number;
 }
 
