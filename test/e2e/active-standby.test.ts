@@ -17,7 +17,8 @@ const entry = 'services/broker/src/main.ts';
 const brokerId = 'mq-multi-az';
 const LEASE_TTL_MS = 2000; // the broker's default, given explicitly so the bounds below hold
 const LEASE_RENEW_MS = 500;
-const standbyPattern = /standby/i;
+// A standby does not listen for clients (issue 13: failover host lists move on at once).
+const standbyPattern = /^not listening$/;
 
 let database: TestDatabase;
 const instances = new Map<string, ServiceProcess>();
@@ -57,12 +58,16 @@ function connect(instance: ServiceProcess): Promise<StompClient> {
   });
 }
 
-/** Connects, or returns the ERROR's `message` when the instance refuses as the standby. */
+/**
+ * Connects, or returns why not: the ERROR's `message` when the instance refuses, `not
+ * listening` when it does not accept the connection at all, as a standby does (issue 13).
+ */
 async function connectOrRefusal(instance: ServiceProcess): Promise<StompClient | string> {
   try {
     return await connect(instance);
   } catch (error) {
     if (isStompServerError(error)) return error.headers['message'] ?? '';
+    if (/ECONNREFUSED/.test(String((error as Error).cause ?? error))) return 'not listening';
     throw error;
   }
 }

@@ -26,6 +26,12 @@ const schema = z.object({
   BROKER_STOMP_PORT: port().default(61613),
   BROKER_WS_PORT: port().default(61614),
   BROKER_GRPC_PORT: port().default(61617),
+  /**
+   * A separate port for BrokerAdminService, open on every instance (the control plane drives
+   * standbys and replicas through it); the BROKER_GRPC_PORT listener then opens only while the
+   * instance is active, like STOMP. Unset: admin and clients share BROKER_GRPC_PORT, always open.
+   */
+  BROKER_ADMIN_PORT: port().optional(),
   /** NAME:PASSWORD users created at start-up when missing, comma-separated; they get console access. */
   BROKER_USERS: z
     .string()

@@ -9,6 +9,7 @@ const flags: Record<string, string> = {
   'stomp-port': 'BROKER_STOMP_PORT',
   'ws-port': 'BROKER_WS_PORT',
   'grpc-port': 'BROKER_GRPC_PORT',
+  'admin-port': 'BROKER_ADMIN_PORT',
   'db-url': 'BROKER_DB_URL',
   user: 'BROKER_USERS',
   'broker-id': 'BROKER_ID',

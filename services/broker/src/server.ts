@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@crdr/store';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerConfig } from './config.js';
@@ -32,6 +33,8 @@ export interface BrokerEndpoints {
   readonly stomp: string;
   readonly ws: string;
   readonly grpc: string;
+  /** BrokerAdminService, always open, when BROKER_ADMIN_PORT is set. */
+  readonly admin?: string;
 }
 
 export interface BrokerServer {
@@ -96,8 +99,17 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       nowMs: () => performance.now(),
     }),
   });
+  /** STOMP and WebSocket: open only while this instance holds the lease (see clientListeners). */
   let listeners: StompListener[] = [];
+  let clientPorts: { stomp: number; ws: number } | undefined;
+  let listenersWanted = false;
+  let listenerChange: Promise<void> = Promise.resolve();
+  /** BrokerService (and BrokerAdminService): always open, or with the client listeners when
+   * BROKER_ADMIN_PORT gives the admin service a port of its own. */
   let grpc: GrpcListener | undefined;
+  let adminGrpc: GrpcListener | undefined;
+  let clientGrpcPort: number | undefined;
+  let serving = false;
   let relay: ReplicationRelay | undefined;
   let activation: Promise<void> = Promise.resolve();
   let registration: ControlPlaneRegistration | undefined;
@@ -114,11 +126,13 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       authenticator.invalidateAll();
       activation = runtime
         .activate()
-        .catch((error: unknown) => log.error({ err: error }, 'activation failed'));
+        .catch((error: unknown) => log.error({ err: error }, 'activation failed'))
+        .then(() => clientListeners(true));
     },
     onLost: (error) => {
       log.warn({ instanceId, reason: error.message }, 'lease lost: this instance stops serving');
       for (const l of listeners) l.dropAll();
+      void clientListeners(false);
       runtime
         .deactivate('lease lost')
         .catch((e: unknown) => log.error({ err: e }, 'deactivation failed'));
@@ -145,8 +159,9 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       maxTransactionBytes: config.BROKER_MAX_TRANSACTION_BYTES,
     },
     maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
-    onServingChange: (serving) => {
-      grpc?.setServing(serving);
+    onServingChange: (isServing) => {
+      serving = isServing;
+      grpc?.setServing(isServing);
       relay?.kick();
     },
     onEventsCommitted: (_seq, events) => relay?.offer(events),
@@ -184,6 +199,80 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     heartBeatReceiveMs: config.BROKER_HEARTBEAT_MS,
   };
 
+  const connectionLog = log.child({ component: 'stomp' });
+
+  /**
+   * Opens the client listeners (STOMP, WebSocket) when this instance becomes the active one and
+   * closes them when it stops being active, as an ActiveMQ standby does not listen until it holds
+   * the lock: a client with a failover host list moves on to the next host at once instead of
+   * being refused. The ports stay the same. A replica's active instance listens too (it refuses
+   * clients and tells them where the primary is); the admin gRPC endpoint is always open.
+   */
+  function clientListeners(open: boolean): Promise<void> {
+    listenersWanted = open;
+    listenerChange = listenerChange
+      .then(async () => {
+        if (listenersWanted && listeners.length === 0 && clientPorts !== undefined) {
+          const opened: { close(): Promise<void> }[] = [];
+          const stompListeners: StompListener[] = [];
+          try {
+            if (clientGrpcPort !== undefined) {
+              const clientGrpc = await createGrpcListener(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientGrpcPort,
+                log,
+                maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+              });
+              clientGrpc.setServing(serving);
+              opened.push(clientGrpc);
+              grpc = clientGrpc;
+            }
+            stompListeners.push(
+              await listenStomp(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientPorts.stomp,
+                limits,
+                log: connectionLog,
+              }),
+            );
+            opened.push(stompListeners[0]!);
+            stompListeners.push(
+              await listenStompWebSocket(runtime.engine, {
+                host: config.BROKER_HOST,
+                port: clientPorts.ws,
+                limits,
+                log: connectionLog,
+              }),
+            );
+            opened.push(stompListeners[1]!);
+          } catch (error) {
+            if (clientGrpcPort !== undefined) grpc = undefined;
+            await Promise.allSettled(opened.map((l) => l.close()));
+            throw error;
+          }
+          listeners = stompListeners;
+          log.info({ stomp: clientPorts.stomp, ws: clientPorts.ws }, 'client listeners open');
+        } else if (!listenersWanted && listeners.length > 0) {
+          const closing: { close(): Promise<void> }[] = [...listeners];
+          listeners = [];
+          if (clientGrpcPort !== undefined && grpc !== undefined) {
+            closing.push(grpc);
+            grpc = undefined;
+          }
+          await Promise.allSettled(closing.map((l) => l.close()));
+          log.info('client listeners closed: this instance is not active');
+        }
+      })
+      .catch((error: unknown) => {
+        // A port taken by another process meanwhile: tried again until it is free.
+        log.error({ err: error }, 'the client listeners could not be opened; retrying in 1 s');
+        setTimeout(() => {
+          if (listenersWanted && listeners.length === 0) void clientListeners(true);
+        }, 1000).unref();
+      });
+    return listenerChange;
+  }
+
   return {
     runtime,
     async start() {
@@ -201,26 +290,30 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       }
       const host = config.BROKER_HOST;
       const shown = config.BROKER_ADVERTISED_HOST ?? host;
-      const connectionLog = log.child({ component: 'stomp' });
-      const stomp = await listenStomp(runtime.engine, {
-        host,
-        port: config.BROKER_STOMP_PORT,
-        limits,
-        log: connectionLog,
-      });
-      const ws = await listenStompWebSocket(runtime.engine, {
-        host,
-        port: config.BROKER_WS_PORT,
-        limits,
-        log: connectionLog,
-      });
-      listeners = [stomp, ws];
-      grpc = await createGrpcListener(runtime.engine, {
-        host,
-        port: config.BROKER_GRPC_PORT,
-        log,
-        maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
-      });
+      // The client ports are checked (or, when 0, chosen) now; they open once this instance
+      // is active.
+      clientPorts = {
+        stomp: await reservePort(host, config.BROKER_STOMP_PORT),
+        ws: await reservePort(host, config.BROKER_WS_PORT),
+      };
+      if (config.BROKER_ADMIN_PORT === undefined) {
+        grpc = await createGrpcListener(runtime.engine, {
+          host,
+          port: config.BROKER_GRPC_PORT,
+          log,
+          maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+        });
+      } else {
+        // Clients' gRPC opens with STOMP; the admin service is always there on its own port.
+        clientGrpcPort = await reservePort(host, config.BROKER_GRPC_PORT);
+        adminGrpc = await createGrpcListener(runtime.engine, {
+          host,
+          port: config.BROKER_ADMIN_PORT,
+          log,
+          maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+          adminOnly: true,
+        });
+      }
       if (config.BROKER_NATS_URL !== undefined) {
         relay = createReplicationRelay({
           db,
@@ -234,10 +327,12 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       }
       await lease.start();
       await activation;
+      await listenerChange;
       const endpoints = {
-        stomp: `stomp://${shown}:${stomp.port}`,
-        ws: `ws://${shown}:${ws.port}`,
-        grpc: `grpc://${shown}:${grpc.port}`,
+        stomp: `stomp://${shown}:${clientPorts.stomp}`,
+        ws: `ws://${shown}:${clientPorts.ws}`,
+        grpc: `grpc://${shown}:${clientGrpcPort ?? grpc?.port ?? 0}`,
+        ...(adminGrpc === undefined ? {} : { admin: `grpc://${shown}:${adminGrpc.port}` }),
       };
       registration = registerWithControlPlane(config, instanceId, endpoints, log);
       return endpoints;
@@ -245,12 +340,30 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
     async stop() {
       registration?.stop();
       for (const l of listeners) l.dropAll();
+      const closing = clientListeners(false);
       await runtime.deactivate('shutting down');
       await relay?.stop();
       await lease.stop();
-      await Promise.allSettled([...listeners.map((l) => l.close()), grpc?.close()]);
+      await closing;
+      await Promise.allSettled([grpc?.close(), adminGrpc?.close()]);
       await db.destroy();
       await leaseDb.destroy();
     },
   };
+}
+
+/**
+ * Checks that `port` can be listened on (and picks one when it is 0), without accepting
+ * anything: the listener itself opens when the instance becomes active.
+ */
+function reservePort(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      const chosen = typeof address === 'object' && address !== null ? address.port : port;
+      server.close(() => resolve(chosen));
+    });
+  });
 }

@@ -125,6 +125,11 @@ const schema = z
     /** How long a broker may take to serve after a start (lease, migrations), in ms. */
     CONTROL_PLANE_BROKER_READY_TIMEOUT_MS: positive().default(60_000),
     /**
+     * Local provisioning: the longest wait, in ms, before restarting a broker instance or
+     * replicator that keeps dying soon after each start (the wait doubles from 1 s up to it).
+     */
+    CONTROL_PLANE_RESTART_BACKOFF_MAX_MS: positive().default(30_000),
+    /**
      * Tests only: `STEP[:before|:after|:pause-MS],...` makes a promotion saga SIGKILL this
      * process right after STEP is recorded as started (before), after it acted but before its
      * outcome is recorded (after), or wait MS before acting (pause).

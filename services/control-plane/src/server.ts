@@ -94,6 +94,9 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
     onUnexpectedError: (error, method) => log.error({ err: error, method }, 'gRPC call failed'),
   };
 
+  /** Set once the promotion operations exist (a paired primary restarted held is released). */
+  let afterRestart: (brokerId: string) => Promise<void> = () => Promise.resolve();
+
   function createProvisioner(): { provisioner: Provisioner; staticOne?: StaticProvisioner } {
     if (deps.provisioner !== undefined) return { provisioner: deps.provisioner };
     if (config.CONTROL_PLANE_PROVISIONER === 'static') {
@@ -108,6 +111,30 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
       provisioner: createLocalProvisioner({
         stateDir: config.CONTROL_PLANE_STATE_DIR,
         readyTimeoutMs: config.CONTROL_PLANE_BROKER_READY_TIMEOUT_MS,
+        // What dies is started again while this control plane runs; at its start,
+        // lifecycle.resume() starts again what died while it was away.
+        supervise: {
+          backoffMaxMs: config.CONTROL_PLANE_RESTART_BACKOFF_MAX_MS,
+          onEvent: (event) => {
+            if (event.type === 'restarted') {
+              log.info({ process: event.key }, 'process restarted');
+              const brokerId = /^broker:(.+)$/.exec(event.key)?.[1];
+              if (brokerId !== undefined)
+                context?.background(`check restarted ${brokerId}`, () => afterRestart(brokerId));
+            } else if (event.type === 'died')
+              log.warn({ process: event.key, restartInMs: event.restartInMs }, 'process died');
+            else if (event.type === 'crash-loop')
+              log.error(
+                { process: event.key, crashes: event.crashes },
+                'process keeps dying soon after its start (crash loop)',
+              );
+            else
+              log.warn(
+                { process: event.key, err: event.error, retryInMs: event.retryInMs },
+                'process restart failed',
+              );
+          },
+        },
       }),
     };
   }
@@ -169,6 +196,7 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
         sagas: promotionStore,
         tails: createEventStore<TailEvent>(pool, 'promotion_events'),
       });
+      afterRestart = (brokerId) => promotion.afterRestart(brokerId);
       const proto = loadProto().crdr.controlplane.v1;
       grpcServer = createGrpcServer();
       grpcServer.addService(proto.ControlPlaneService.service, {
@@ -178,6 +206,7 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
           users: createUserOperations(context),
           handlerOptions,
           consoleUrl: () => consoleUrl,
+          supervision: (brokerId) => provisioner?.supervision('broker', brokerId),
         }),
         ...createPromotionServiceHandlers(promotion, handlerOptions),
         ...deps.promotionHandlers,

@@ -27,9 +27,11 @@ function toneOf(value: string): 'ok' | 'busy' | 'bad' | 'idle' {
     case 'PROMOTION_IN_PROGRESS':
     case 'DEMOTION_IN_PROGRESS':
     case 'PAIRING':
+    case 'STARTING':
     case 'PENDING':
       return 'busy';
     case 'CREATION_FAILED':
+    case 'CRASH_LOOP':
     case 'CRITICAL_ACTION_REQUIRED':
     case 'DELETION_IN_PROGRESS':
     case 'PAUSED':

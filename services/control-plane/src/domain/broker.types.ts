@@ -49,7 +49,16 @@ export interface BrokerInstanceEndpoints {
   readonly stomp: string;
   readonly ws: string;
   readonly grpc: string;
+  /**
+   * BrokerAdminService's own port, open on every instance (the client ports open only on the
+   * active one); absent when it shares `grpc` (static provisioning, older brokers).
+   */
+  readonly admin?: string;
 }
+
+/** Where the control plane administers an instance. */
+export const adminAddress = (instance: BrokerInstanceEndpoints): string =>
+  instance.admin ?? instance.grpc;
 
 export interface Counterpart {
   readonly brokerId: string;

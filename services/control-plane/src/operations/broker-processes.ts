@@ -40,11 +40,19 @@ export function brokerProcessSpec(
     hostInstanceType: broker.spec.hostInstanceType,
     dbUrl: brokerDbUrl(c, broker.brokerId),
     env,
+    // Endpoints are given out once, at creation, and kept for the broker's whole life.
+    ...(broker.instances.length === 0 ? {} : { instances: broker.instances }),
   };
 }
 
 export const toEndpoints = (instances: readonly BrokerInstanceInfo[]): BrokerInstanceEndpoints[] =>
-  instances.map((i) => ({ instanceId: i.instanceId, stomp: i.stomp, ws: i.ws, grpc: i.grpc }));
+  instances.map((i) => ({
+    instanceId: i.instanceId,
+    stomp: i.stomp,
+    ws: i.ws,
+    grpc: i.grpc,
+    ...(i.admin === undefined ? {} : { admin: i.admin }),
+  }));
 
 export function brokerAdmin(
   context: OperationsContext,

@@ -124,6 +124,38 @@ export function createLifecycleOperations(context: OperationsContext) {
     }
   }
 
+  /** Adopts the broker's running instances and starts those that died. */
+  async function restartProcesses(broker: BrokerAggregate): Promise<void> {
+    try {
+      const instances = toEndpoints(
+        await context.provisioner.startBroker(brokerProcessSpec(context, broker)),
+      );
+      await handleWithRetry(context, broker.brokerId, {
+        type: 'RecordInstancesRestarted',
+        instances,
+        at: context.now(),
+      });
+    } catch (error) {
+      if (context.stopping()) return;
+      // The supervisor does not know a broker that never started: retry later by a reboot.
+      context.log.error(
+        { err: error, brokerId: broker.brokerId },
+        'the broker could not be started again; RebootBroker retries',
+      );
+    }
+  }
+
+  async function restartReplicator(brokerId: BrokerId): Promise<void> {
+    try {
+      const replicator = await context.provisioner.resumeReplicator(brokerId);
+      if (replicator !== undefined)
+        context.log.info({ brokerId, grpc: replicator.grpc }, 'replicator running');
+    } catch (error) {
+      if (context.stopping()) return;
+      context.log.error({ err: error, brokerId }, 'the replicator could not be started again');
+    }
+  }
+
   async function checkPrimary(
     arnField: string,
     primary: { brokerId: string; region: string },
@@ -252,9 +284,22 @@ export function createLifecycleOperations(context: OperationsContext) {
       context.background(`delete ${brokerId}`, () => remove(id));
     },
 
-    /** After a restart: finish what was in progress when the control plane stopped. */
+    /**
+     * After a restart: finish what was in progress when the control plane stopped, and start
+     * again the processes of running brokers that died while it was away (with the endpoints
+     * they keep). Paired primaries are the promotion's to restart (held until checked).
+     */
     async resume(): Promise<void> {
       for (const broker of await context.repository.list()) {
+        if (context.provisioner.kind === 'local' && broker.exists && broker.state === 'RUNNING') {
+          const pairedPrimary = broker.role === 'PRIMARY' && broker.counterpart !== undefined;
+          if (!pairedPrimary)
+            context.background(`restart ${broker.brokerId}`, () => restartProcesses(broker));
+          if (broker.role === 'REPLICA')
+            context.background(`restart the replicator of ${broker.brokerId}`, () =>
+              restartReplicator(broker.brokerId),
+            );
+        }
         const resumeStep = resumable(broker);
         if (resumeStep === 'create')
           context.background(`create ${broker.brokerId}`, () => provision(broker.brokerId));

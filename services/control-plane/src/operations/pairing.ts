@@ -215,6 +215,7 @@ export function createPeerOperations(context: OperationsContext) {
         replicaBrokerId: b.brokerId,
         primaryBrokerId: primary.brokerId,
         env,
+        ...(b.replicatorGrpc === undefined ? {} : { grpc: b.replicatorGrpc }),
       });
       await handleWithRetry(context, b.brokerId, {
         type: 'RecordReplicationStarted',

@@ -1,7 +1,11 @@
 import { isCrdrError, toCrdrError, unavailable } from '@crdr/errors';
 import { createClient, loadProto, type brokerV1 } from '@crdr/proto';
 import type { BrokerAdminClient } from '../adapters/broker/broker-admin.client.js';
-import type { BrokerAggregate, BrokerInstanceEndpoints } from '../domain/broker.types.js';
+import {
+  adminAddress,
+  type BrokerAggregate,
+  type BrokerInstanceEndpoints,
+} from '../domain/broker.types.js';
 
 /**
  * Broker calls of the promotion sagas. Unlike the lifecycle's admin helper, these do not wait
@@ -16,7 +20,7 @@ function adminClient(
   broker: BrokerAggregate,
   deadlineMs: number,
 ): BrokerAdminClient {
-  return createClient(loadProto().crdr.broker.v1.BrokerAdminService, instance.grpc, {
+  return createClient(loadProto().crdr.broker.v1.BrokerAdminService, adminAddress(instance), {
     credentials: broker.adminUser,
     deadlineMs,
   });

@@ -837,6 +837,17 @@ export function createPromotionOperations(
     resolveDivergentTail: (request: controlPlaneV1.ResolveDivergentTailRequest__Output) =>
       tails.resolve(request),
 
+    /**
+     * After the provisioner's supervisor started a broker's processes again: a paired primary
+     * restarted held is released the same way as at start-up, once its counterpart is known
+     * not to have been promoted.
+     */
+    async afterRestart(brokerId: string): Promise<void> {
+      const broker = await context.repository.load(asBrokerId(brokerId));
+      if (!broker.exists || broker.role !== 'PRIMARY' || broker.counterpart === undefined) return;
+      await guardPrimary(broker.brokerId);
+    },
+
     /** After start: every unfinished saga resumes; paired primaries are checked (held). */
     async resume(): Promise<void> {
       const streams = await stores.sagas.readAll();

@@ -31,6 +31,8 @@ export interface GrpcListenerOptions {
   readonly transactionIdleTimeoutMs?: number;
   /** How long close() waits for calls in flight before cancelling them (open Receive streams). */
   readonly shutdownGraceMs?: number;
+  /** BrokerAdminService only (the admin port), without the clients' BrokerService. */
+  readonly adminOnly?: boolean;
 }
 
 /** Room in a gRPC message for what is not the body: destination, headers, ids. */
@@ -69,22 +71,28 @@ export async function createGrpcListener(
           'grpc.max_send_message_length': maxGrpcMessageBytes,
         },
   );
-  server.addService(
-    BrokerService.service,
-    createBrokerServiceHandlers({ engine, transactions, onUnexpectedError }),
-  );
+  if (options.adminOnly !== true)
+    server.addService(
+      BrokerService.service,
+      createBrokerServiceHandlers({ engine, transactions, onUnexpectedError }),
+    );
   server.addService(
     BrokerAdminService.service,
     createBrokerAdminServiceHandlers({ engine, onUnexpectedError }),
   );
   // The server and the admin service answer SERVING while the process is up (the control plane
   // drives replicas and standbys through it); BrokerService only while this instance serves clients.
-  const standard = addStandardServices(server, brokerServiceNames);
-  standard.setServing(false, clientServiceName);
+  const standard = addStandardServices(
+    server,
+    options.adminOnly === true ? brokerServiceNames.slice(1) : brokerServiceNames,
+  );
+  if (options.adminOnly !== true) standard.setServing(false, clientServiceName);
   const port = await bindGrpcServer(server, `${options.host}:${options.port}`);
   return {
     port,
-    setServing: (serving) => standard.setServing(serving, clientServiceName),
+    setServing: (serving) => {
+      if (options.adminOnly !== true) standard.setServing(serving, clientServiceName);
+    },
     async close() {
       standard.setServing(false);
       await transactions.closeAll();

@@ -7,7 +7,11 @@ import {
   type ClientOf,
   type ProtoGrpcType,
 } from '@crdr/proto';
-import type { AdminCredentials, BrokerInstanceEndpoints } from '../../domain/broker.types.js';
+import {
+  adminAddress,
+  type AdminCredentials,
+  type BrokerInstanceEndpoints,
+} from '../../domain/broker.types.js';
 
 export type BrokerAdminClient = ClientOf<
   ProtoGrpcType['crdr']['broker']['v1']['BrokerAdminService']
@@ -23,7 +27,7 @@ function adminClient(
   instance: BrokerInstanceEndpoints,
   credentials: AdminCredentials,
 ): BrokerAdminClient {
-  return createClient(loadProto().crdr.broker.v1.BrokerAdminService, instance.grpc, {
+  return createClient(loadProto().crdr.broker.v1.BrokerAdminService, adminAddress(instance), {
     credentials,
     deadlineMs: 15_000,
   });
@@ -134,10 +138,14 @@ export async function instanceStates(
 ): Promise<string[]> {
   return Promise.all(
     instances.map(async (instance) => {
-      const admin = createClient(loadProto().crdr.broker.v1.BrokerAdminService, instance.grpc, {
-        credentials,
-        deadlineMs,
-      });
+      const admin = createClient(
+        loadProto().crdr.broker.v1.BrokerAdminService,
+        adminAddress(instance),
+        {
+          credentials,
+          deadlineMs,
+        },
+      );
       try {
         return (await admin.getStats({})).serving ? 'ACTIVE' : 'STANDBY';
       } catch {

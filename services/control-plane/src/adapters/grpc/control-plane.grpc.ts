@@ -2,6 +2,7 @@ import { badRequest, notFound } from '@crdr/errors';
 import { unaryHandler, type controlPlaneV1, type HandlerOptions } from '@crdr/proto';
 import { instanceStates } from '../broker/broker-admin.client.js';
 import type { BrokerRepository } from '../pg/broker.repository.js';
+import type { SupervisionStatus } from '../provisioning/local-supervisor.js';
 import { asBrokerId, type BrokerAggregate } from '../../domain/broker.types.js';
 import { parseDataReplicationMode } from '../../domain/broker.validation.js';
 import type { createLifecycleOperations } from '../../operations/lifecycle.js';
@@ -27,6 +28,11 @@ export interface ControlPlaneServiceOptions {
   readonly repository: BrokerRepository;
   readonly lifecycle: ReturnType<typeof createLifecycleOperations>;
   readonly users: ReturnType<typeof createUserOperations>;
+  /**
+   * What the provisioner's supervisor knows of a broker's processes: an instance that does not
+   * answer shows STARTING while it is being started again, CRASH_LOOP when it keeps dying.
+   */
+  readonly supervision?: (brokerId: string) => SupervisionStatus | undefined;
   /** The Region's console, for each instance's ConsoleURL; none when no console runs. */
   readonly consoleUrl?: () => string | undefined;
   readonly handlerOptions?: HandlerOptions;
@@ -67,7 +73,16 @@ export function createControlPlaneServiceHandlers(
       const broker = await existing(request.brokerId);
       const described = toDescribeBroker(broker);
       if (broker.state !== 'RUNNING' || broker.instances.length === 0) return described;
-      const states = await instanceStates(broker.instances, broker.adminUser);
+      const supervised = options.supervision?.(broker.brokerId)?.state;
+      const states = (await instanceStates(broker.instances, broker.adminUser)).map((state) =>
+        state !== 'UNREACHABLE'
+          ? state
+          : supervised === 'CRASH_LOOP'
+            ? 'CRASH_LOOP'
+            : supervised === 'RESTARTING'
+              ? 'STARTING'
+              : state,
+      );
       const consoleUrl = options.consoleUrl?.();
       return {
         ...described,

@@ -6,6 +6,7 @@ import {
   type HandlerOptions,
 } from '@crdr/proto';
 import type { ControlPlaneConfig } from '../../config.js';
+import { adminAddress } from '../../domain/broker.types.js';
 import { registerStaticInstance } from '../../operations/static-registration.js';
 import type { BrokerRepository } from '../pg/broker.repository.js';
 import type { StaticProvisioner } from '../provisioning/static-provisioner.js';
@@ -36,7 +37,7 @@ export function createInternalServiceHandlers(
           region: options.region,
           dataReplicationRole: b.role ?? '',
           ...(b.counterpart === undefined ? {} : { counterpart: b.counterpart }),
-          brokerGrpcEndpoints: b.instances.map((i) => i.grpc),
+          brokerGrpcEndpoints: b.instances.map(adminAddress),
           replicatorGrpcEndpoint: b.replicatorGrpc ?? '',
           adminUsername: b.adminUser.username,
           adminPassword: b.adminUser.password,

@@ -96,6 +96,8 @@ async function stompConnect(instance: BrokerInstanceInfo) {
     return 'connected';
   } catch (error) {
     if (isStompServerError(error)) return `refused: ${error.headers['message'] ?? ''}`;
+    // A standby does not listen (issue 13): the connection itself is refused.
+    if (/ECONNREFUSED/.test(String((error as Error).cause ?? error))) return 'not listening';
     throw error;
   }
 }
@@ -174,13 +176,13 @@ describe('local provisioner', () => {
     expect(one.pid).not.toBe(two.pid);
     expect(one.stomp).not.toBe(two.stomp);
 
-    // Exactly one holds the lease and serves; the other refuses clients as the standby.
+    // Exactly one holds the lease and serves; the standby does not even listen (issue 13).
     let outcomes: string[] = [];
     await waitFor(async () => {
       outcomes = await Promise.all(instances.map(stompConnect));
       return outcomes.filter((o) => o === 'connected').length === 1;
     }, 'exactly one serving instance');
-    expect(outcomes.find((o) => o !== 'connected')).toMatch(/standby/i);
+    expect(outcomes.find((o) => o !== 'connected')).toBe('not listening');
 
     // A control-plane restart: a new provisioner over the same stateDir adopts both.
     await first.close();
@@ -322,6 +324,8 @@ describe('local provisioner', () => {
     );
     const [restarted] = track(await p.brokerInstances('lp-supervised'));
     expect(restarted!.pid).not.toBe(first!.pid);
+    // The same endpoints after the restart (issue 13: they are kept for the broker's life).
+    expect({ ...restarted, pid: 0 }).toEqual({ ...first, pid: 0 });
     expect(running(first!.pid!)).toBe(false);
     expect(await stompConnect(restarted!)).toBe('connected');
 
@@ -332,6 +336,36 @@ describe('local provisioner', () => {
     expect(await recordFiles()).not.toContain('broker.lp-supervised-1.json');
     expect(events.filter((e) => e.type === 'restarted')).toHaveLength(1);
   });
+
+  it('shows CRASH_LOOP for an instance that keeps dying soon after each start, and keeps restarting it', async () => {
+    const db = await database();
+    const events: SupervisorEvent[] = [];
+    const p = createLocalProvisioner({
+      stateDir,
+      supervise: { intervalMs: 200, backoffMinMs: 200, onEvent: (e) => events.push(e) },
+    });
+    provisioners.push(p);
+    const [first] = track(await p.startBroker(spec('lp-looping', db.url, 'SINGLE_INSTANCE')));
+    expect(p.supervision('broker', 'lp-looping')?.state).toBe('RUNNING');
+    let pid = first!.pid!;
+    for (let crash = 1; crash <= 3; crash++) {
+      process.kill(pid, 'SIGKILL');
+      const restarts = crash;
+      await waitFor(
+        () => events.filter((e) => e.type === 'restarted').length >= restarts,
+        `restart ${crash}`,
+        90_000,
+      );
+      const [now] = track(await p.brokerInstances('lp-looping'));
+      expect(now!.pid).not.toBe(pid);
+      expect(now!.stomp).toBe(first!.stomp);
+      pid = now!.pid!;
+    }
+    expect(events.some((e) => e.type === 'crash-loop' && e.key === 'broker:lp-looping')).toBe(true);
+    expect(p.supervision('broker', 'lp-looping')).toMatchObject({ state: 'CRASH_LOOP' });
+    await p.stopBroker('lp-looping', { graceful: false });
+    expect(p.supervision('broker', 'lp-looping')).toBeUndefined();
+  }, 300_000); // three restarts of a real broker on a busy machine
 
   it('fails a broker that cannot reach its database with the reason from its log', async () => {
     const p = provisioner();

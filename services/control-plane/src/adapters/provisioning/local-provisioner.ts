@@ -10,6 +10,8 @@ import {
   stopRecordedProcess,
 } from './process-liveness.js';
 import { createSupervisor, type SupervisorEvent } from './local-supervisor.js';
+import { portOf, stablePorts } from './stable-ports.js';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import {
   createProcessRecordStore,
   type ProcessKind,
@@ -24,7 +26,7 @@ import type {
 } from './provisioner.js';
 
 export { isProcessStartError, ProcessStartError } from './process-launch.js';
-export type { SupervisorEvent } from './local-supervisor.js';
+export type { SupervisionStatus, SupervisorEvent } from './local-supervisor.js';
 
 /** The repository root (this file is services/control-plane/src/adapters/provisioning/). */
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../..');
@@ -59,14 +61,29 @@ export interface LocalProvisionerOptions {
 export interface LocalSupervisionOptions {
   /** How often processes are checked. Default 1 s. */
   readonly intervalMs?: number;
-  /** Wait after a failed restart, doubled on each failure up to the max. Default 1 s and 30 s. */
+  /**
+   * Wait before restarting a process that died soon after its start, doubled on each such
+   * death in a row up to the max. Default 1 s and 30 s.
+   */
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
+  /** How long a process must run for its death to count as a first one. Default 60 s. */
+  readonly stableAfterMs?: number;
+  /** Deaths in a row (each soon after its start) that make a CRASH_LOOP. Default 3. */
+  readonly crashLoopAfter?: number;
   /** Told of every restart and failed restart (the control plane logs them). */
   readonly onEvent?: (event: SupervisorEvent) => void;
 }
 
 const idPattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** STOMP, WebSocket, clients' gRPC (open on the active instance only) and admin gRPC. */
+interface InstancePorts {
+  readonly stomp: number;
+  readonly ws: number;
+  readonly grpc: number;
+  readonly admin: number;
+}
 
 /** `stomp://127.0.0.1:61613` → `127.0.0.1:61613`. */
 const hostPort = (endpoint: string | undefined): string =>
@@ -90,6 +107,7 @@ function brokerInfo(record: ProcessRecord): BrokerInstanceInfo {
     stomp: hostPort(endpoints['stomp']),
     ws: hostPort(endpoints['ws']),
     grpc: hostPort(endpoints['grpc']),
+    ...(endpoints['admin'] === undefined ? {} : { admin: hostPort(endpoints['admin']) }),
     pid: record.pid,
   };
 }
@@ -108,6 +126,34 @@ function replicatorInfo(record: ProcessRecord): ReplicatorInfo {
  * One provisioner per stateDir at a time: operations on one broker are serialized within a
  * provisioner, not across processes.
  */
+/**
+ * The spec of each replicator the control plane started and has not stopped, kept so that it
+ * can be started again when the control plane starts (its NATS credentials came from the
+ * primary's Region, which may be away then). Owner-only files, like the process records.
+ */
+function replicatorSpecStore(dir: string) {
+  const file = (id: string) => join(dir, `${id}.json`);
+  return {
+    async read(id: string): Promise<ReplicatorProcessSpec | undefined> {
+      try {
+        return JSON.parse(await readFile(file(id), 'utf8')) as ReplicatorProcessSpec;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    async write(spec: ReplicatorProcessSpec): Promise<void> {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const temporary = `${file(spec.replicaBrokerId)}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(spec)}\n`, { mode: 0o600 });
+      await rename(temporary, file(spec.replicaBrokerId));
+    },
+    async remove(id: string): Promise<void> {
+      await rm(file(id), { force: true });
+    },
+  };
+}
+
 export function createLocalProvisioner(options: LocalProvisionerOptions): Provisioner {
   const stateDir = resolve(options.stateDir);
   const records = createProcessRecordStore(join(stateDir, 'processes'));
@@ -149,10 +195,13 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
           intervalMs: options.supervise.intervalMs ?? 1000,
           backoffMinMs: options.supervise.backoffMinMs ?? 1000,
           backoffMaxMs: options.supervise.backoffMaxMs ?? 30_000,
+          stableAfterMs: options.supervise.stableAfterMs ?? 60_000,
+          crashLoopAfter: options.supervise.crashLoopAfter ?? 3,
           ...(options.supervise.onEvent === undefined
             ? {}
             : { onEvent: options.supervise.onEvent }),
         });
+  const specs = replicatorSpecStore(join(stateDir, 'replicators'));
   /** The spec each supervised key was last started with; its restarts use it. */
   const supervised = new Map<string, object>();
 
@@ -274,13 +323,54 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
     return await awaitReady(record);
   }
 
-  function brokerEnv(spec: BrokerProcessSpec, instanceId: string): Record<string, string> {
+  /** The ports every record (running or not) and every kept endpoint holds: not to be given out. */
+  async function takenPorts(extra: readonly (string | undefined)[] = []): Promise<Set<number>> {
+    const taken = new Set<number>();
+    for (const record of await records.list())
+      for (const endpoint of Object.values(record.endpoints ?? {})) {
+        const port = portOf(hostPort(endpoint));
+        if (port !== undefined) taken.add(port);
+      }
+    for (const endpoint of extra) {
+      const port = portOf(endpoint);
+      if (port !== undefined) taken.add(port);
+    }
+    return taken;
+  }
+
+  /**
+   * The ports of a broker instance: those it keeps (the spec's, from the control plane's store),
+   * else new ones below the ephemeral range.
+   */
+  async function instancePorts(
+    spec: BrokerProcessSpec,
+    instanceId: string,
+  ): Promise<InstancePorts> {
+    const kept = spec.instances?.find((i) => i.instanceId === instanceId);
+    const stomp = portOf(kept?.stomp);
+    const ws = portOf(kept?.ws);
+    const grpc = portOf(kept?.grpc);
+    const admin = portOf(kept?.admin);
+    if (stomp && ws && grpc && admin) return { stomp, ws, grpc, admin };
+    const others = (spec.instances ?? []).flatMap((i) => [i.stomp, i.ws, i.grpc, i.admin]);
+    const fresh = await stablePorts(4, host, await takenPorts(others));
+    // A broker created before the admin port existed keeps its client ports, gains that one.
+    if (stomp && ws && grpc) return { stomp, ws, grpc, admin: fresh[0]! };
+    return { stomp: fresh[0]!, ws: fresh[1]!, grpc: fresh[2]!, admin: fresh[3]! };
+  }
+
+  function brokerEnv(
+    spec: BrokerProcessSpec,
+    instanceId: string,
+    ports: InstancePorts,
+  ): Record<string, string> {
     return {
       LOG_LEVEL: 'info',
       BROKER_HOST: host,
-      BROKER_STOMP_PORT: '0',
-      BROKER_WS_PORT: '0',
-      BROKER_GRPC_PORT: '0',
+      BROKER_STOMP_PORT: String(ports.stomp),
+      BROKER_WS_PORT: String(ports.ws),
+      BROKER_GRPC_PORT: String(ports.grpc),
+      BROKER_ADMIN_PORT: String(ports.admin),
       ...spec.env,
       BROKER_ID: spec.brokerId,
       BROKER_INSTANCE_ID: instanceId,
@@ -297,13 +387,14 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
     const existing = await records.read('broker', instanceId);
     const adopted = existing === undefined ? undefined : await adopt(existing);
     if (adopted !== undefined) return { record: adopted, started: false };
+    const ports = await instancePorts(spec, instanceId);
     const record = await launch({
       kind: 'broker',
       id: instanceId,
       brokerId: spec.brokerId,
       entry: brokerEntry,
       logName: instanceId,
-      env: brokerEnv(spec, instanceId),
+      env: brokerEnv(spec, instanceId, ports),
     });
     return { record, started: true };
   }
@@ -347,6 +438,11 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       const adopted = await adopt(existing);
       if (adopted !== undefined) return replicatorInfo(adopted);
     }
+    // Its gRPC port is kept across restarts: the control plane recorded it.
+    const grpcPort =
+      portOf(spec.grpc) ??
+      portOf(hostPort(existing?.endpoints?.['grpc'])) ??
+      (await stablePorts(1, host, await takenPorts()))[0]!;
     const record = await launch({
       kind: 'replicator',
       id: spec.replicaBrokerId,
@@ -357,7 +453,7 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       env: {
         LOG_LEVEL: 'info',
         REPLICATOR_GRPC_HOST: host,
-        REPLICATOR_GRPC_PORT: '0',
+        REPLICATOR_GRPC_PORT: String(grpcPort),
         ...spec.env,
         REPLICATOR_PRIMARY_BROKER_ID: spec.primaryBrokerId,
         REPLICATOR_REPLICA_BROKER_ID: spec.replicaBrokerId,
@@ -375,15 +471,28 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       return await serialized(key, async () => {
         try {
           const instances = await startBrokerLocked(spec);
+          // Restarts keep the endpoints this start gave out.
+          const kept: BrokerProcessSpec = { ...spec, instances };
           superviseLocked(
             key,
             spec,
             instances.map((i) => ({ kind: 'broker', id: i.instanceId })),
-            () => startBrokerLocked(spec),
+            () => startBrokerLocked(kept),
           );
           return instances;
         } catch (error) {
-          unsuperviseLocked(key);
+          // Retried with backoff until it starts or is stopped through this provisioner (a
+          // failed creation is); it shows as CRASH_LOOP if it keeps failing.
+          const count = spec.deploymentMode === 'ACTIVE_STANDBY_MULTI_AZ' ? 2 : 1;
+          superviseLocked(
+            key,
+            spec,
+            Array.from({ length: count }, (_, i) => ({
+              kind: 'broker',
+              id: `${spec.brokerId}-${i + 1}`,
+            })),
+            () => startBrokerLocked(spec),
+          );
           throw error;
         }
       });
@@ -414,12 +523,17 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       return await serialized(key, async () => {
         try {
           const info = await startReplicatorLocked(spec);
+          const kept: ReplicatorProcessSpec = { ...spec, grpc: info.grpc };
+          await specs.write(kept);
           superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
-            startReplicatorLocked(spec),
+            startReplicatorLocked(kept),
           );
           return info;
         } catch (error) {
-          unsuperviseLocked(key);
+          await specs.write(spec);
+          superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
+            startReplicatorLocked(spec),
+          );
           throw error;
         }
       });
@@ -430,9 +544,20 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       const key = `replicator:${replicaBrokerId}`;
       return await serialized(key, async () => {
         unsuperviseLocked(key);
+        await specs.remove(replicaBrokerId);
         const existing = await records.read('replicator', replicaBrokerId);
         if (existing !== undefined) await stop(existing, stopOptions?.graceful ?? true);
       });
+    },
+
+    async resumeReplicator(replicaBrokerId) {
+      checkId('replicaBrokerId', replicaBrokerId);
+      const spec = await specs.read(replicaBrokerId);
+      return spec === undefined ? undefined : await this.startReplicator(spec);
+    },
+
+    supervision(kind, id) {
+      return supervisor?.status(`${kind}:${id}`);
     },
 
     async replicator(replicaBrokerId) {

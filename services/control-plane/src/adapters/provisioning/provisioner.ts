@@ -1,3 +1,5 @@
+import type { SupervisionStatus } from './local-supervisor.js';
+
 /**
  * Provisioning: how a control plane gets broker and replicator processes running. Two kinds:
  * `local` starts child processes on this machine (the stack launcher, tests) and re-adopts the
@@ -17,6 +19,17 @@ export interface BrokerProcessSpec {
   readonly dbUrl: string;
   /** Extra environment for every instance: BROKER_NATS_*, BROKER_USERS, BROKER_INITIAL_ROLE... */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The endpoints each instance keeps for the broker's whole life (from the control plane's
+   * store); absent at creation, when the provisioner gives them out.
+   */
+  readonly instances?: readonly {
+    readonly instanceId: string;
+    readonly stomp: string;
+    readonly ws: string;
+    readonly grpc: string;
+    readonly admin?: string;
+  }[];
 }
 
 export interface BrokerInstanceInfo {
@@ -26,6 +39,8 @@ export interface BrokerInstanceInfo {
   readonly stomp: string;
   readonly ws: string;
   readonly grpc: string;
+  /** BrokerAdminService's own port, open on standbys too; absent when it shares `grpc`. */
+  readonly admin?: string;
   readonly pid?: number;
 }
 
@@ -34,6 +49,8 @@ export interface ReplicatorProcessSpec {
   readonly primaryBrokerId: string;
   /** REPLICATOR_* environment: DB URL, the primary Region's NATS URL, user, TLS files. */
   readonly env: Readonly<Record<string, string>>;
+  /** host:port it keeps (recorded by the control plane); absent the first time. */
+  readonly grpc?: string;
 }
 
 export interface ReplicatorInfo {
@@ -53,6 +70,13 @@ export interface Provisioner {
   startReplicator(spec: ReplicatorProcessSpec): Promise<ReplicatorInfo>;
   stopReplicator(replicaBrokerId: string, options?: { readonly graceful?: boolean }): Promise<void>;
   replicator(replicaBrokerId: string): Promise<ReplicatorInfo | undefined>;
+  /**
+   * Starts again (or adopts) the replicator last started and not stopped, with the spec it was
+   * started with; undefined when there is none (a control-plane start).
+   */
+  resumeReplicator(replicaBrokerId: string): Promise<ReplicatorInfo | undefined>;
+  /** What the supervisor knows of a broker's instances or a replicator; undefined when unwatched. */
+  supervision(kind: 'broker' | 'replicator', id: string): SupervisionStatus | undefined;
   /** Stops watching children without stopping them (a control-plane shutdown). */
   close(): Promise<void>;
 }

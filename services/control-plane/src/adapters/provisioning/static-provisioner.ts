@@ -145,6 +145,12 @@ export function createStaticProvisioner(options: StaticProvisionerOptions): Stat
       const grpc = endpointOf(replicaBrokerId);
       return Promise.resolve(grpc === undefined ? undefined : { grpc });
     },
+    // The deployment's orchestrator restarts what dies (its restart policy); nothing to resume.
+    resumeReplicator: (replicaBrokerId) => {
+      const grpc = endpointOf(replicaBrokerId);
+      return Promise.resolve(grpc === undefined ? undefined : { grpc });
+    },
+    supervision: () => undefined,
     close() {
       closed = true;
       for (const wake of [...waiters]) wake();
