@@ -43,6 +43,7 @@ function broker(overrides: Partial<BrokerDescription> = {}): BrokerDescription {
       dataReplicationRole: 'REPLICA',
       dataReplicationCounterpart: { brokerId: evil, region: evil },
       replicationStatus: 'PROMOTION_IN_PROGRESS',
+      replicationStatusReason: '',
       promotion: { mode: 'SWITCHOVER', step: evil, startedAt: evil },
       divergentTail: {
         eventCount: '3',
@@ -268,6 +269,7 @@ describe('broker page', () => {
         dataReplicationRole: 'PRIMARY',
         dataReplicationCounterpart: { brokerId: 'b-2', region: 'region-b' },
         replicationStatus: 'REPLICATING',
+        replicationStatusReason: '',
         promotion: null,
         divergentTail: null,
       },
@@ -360,6 +362,7 @@ describe('links to the other Regions’ consoles', () => {
         dataReplicationRole: 'PRIMARY',
         dataReplicationCounterpart: { brokerId: 'b-2', region: 'region-b' },
         replicationStatus: 'REPLICATING',
+        replicationStatusReason: '',
         promotion: null,
         divergentTail: null,
       },

@@ -2,6 +2,7 @@ import { badRequest, notFound } from '@crdr/errors';
 import { unaryHandler, type controlPlaneV1, type HandlerOptions } from '@crdr/proto';
 import { instanceStates } from '../broker/broker-admin.client.js';
 import type { BrokerRepository } from '../pg/broker.repository.js';
+import type { ReplicationHealth } from '@crdr/replication';
 import { asBrokerId, type BrokerAggregate } from '../../domain/broker.types.js';
 import { parseDataReplicationMode } from '../../domain/broker.validation.js';
 import type { createLifecycleOperations } from '../../operations/lifecycle.js';
@@ -29,6 +30,11 @@ export interface ControlPlaneServiceOptions {
   readonly users: ReturnType<typeof createUserOperations>;
   /** The Region's console, for each instance's ConsoleURL; none when no console runs. */
   readonly consoleUrl?: () => string | undefined;
+  /**
+   * The live health of a replicating pair (PAUSED or STALLED with why), shown instead of the
+   * registry's status; undefined while it replicates.
+   */
+  readonly pairHealth?: (broker: BrokerAggregate) => Promise<ReplicationHealth | undefined>;
   readonly handlerOptions?: HandlerOptions;
 }
 
@@ -65,9 +71,14 @@ export function createControlPlaneServiceHandlers(
     CreateBroker: unaryHandler((request) => lifecycle.createBroker(request), h),
     DescribeBroker: unaryHandler(async (request) => {
       const broker = await existing(request.brokerId);
-      const described = toDescribeBroker(broker);
-      if (broker.state !== 'RUNNING' || broker.instances.length === 0) return described;
-      const states = await instanceStates(broker.instances, broker.adminUser);
+      const [health, states] = await Promise.all([
+        options.pairHealth?.(broker),
+        broker.state !== 'RUNNING' || broker.instances.length === 0
+          ? undefined
+          : instanceStates(broker.instances, broker.adminUser),
+      ]);
+      const described = toDescribeBroker(broker, health);
+      if (states === undefined) return described;
       const consoleUrl = options.consoleUrl?.();
       return {
         ...described,
