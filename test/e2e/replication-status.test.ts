@@ -147,7 +147,7 @@ beforeAll(async () => {
   ({ primaryId, replicaId } = await createPair(regions, 'status'));
   [metrics.a, metrics.b] = await Promise.all([startMetrics(regions.a), startMetrics(regions.b)]);
   await waitSameDigest();
-});
+}, 600_000);
 
 afterAll(async () => {
   for (const pid of frozen) {
@@ -160,7 +160,7 @@ afterAll(async () => {
   await Promise.all([metrics.a?.kill('SIGTERM'), metrics.b?.kill('SIGTERM')]);
   await regions?.stop();
   for (const url of metricsDbs) await dropDatabase(url).catch(() => undefined);
-});
+}, 120_000);
 
 describe('replication status and lag that tell the truth', () => {
   it('has both lag series at 0 and REPLICATING from the moment the pair replicates', async () => {
@@ -174,7 +174,7 @@ describe('replication status and lag that tell the truth', () => {
     );
     await untilStatusGauge(metrics.b!, replicaId, 'REPLICATING');
     await untilStatusGauge(metrics.a!, primaryId, 'REPLICATING');
-  });
+  }, 600_000);
 
   it('shows PAUSED with a reason while the replicator is paused, the lags growing; REPLICATING once resumed', async () => {
     const replicator = await replicatorClient(regions.b, replicaId);
@@ -264,7 +264,7 @@ describe('replication status and lag that tell the truth', () => {
     await until(metrics.b!, 'crdr_replication_lag_seconds', replicaId, (v) => v === 0, 'back to 0');
     await untilStatusGauge(metrics.b!, replicaId, 'REPLICATING');
     await waitSameDigest();
-  });
+  }, 600_000);
 
   it('shows STALLED while the replicator does not answer, the replica lag measured from the primary; REPLICATING once it answers', async () => {
     const pid = await replicatorPid(regions.b, replicaId);
@@ -321,7 +321,7 @@ describe('replication status and lag that tell the truth', () => {
     );
     await until(metrics.b!, 'crdr_replication_lag_seconds', replicaId, (v) => v === 0, 'back to 0');
     await waitSameDigest();
-  });
+  }, 600_000);
 
   it('switches over after reboots of the replica and of the primary (issue 11 item 5)', async () => {
     const replicating = (d: DescribedBroker) =>
@@ -385,5 +385,5 @@ describe('replication status and lag that tell the truth', () => {
       120_000,
     );
     await waitSameDigest();
-  });
+  }, 600_000);
 });

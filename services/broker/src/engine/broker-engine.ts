@@ -274,6 +274,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
   };
 
   const createdAtCache = new Map<string, number>();
+  let createdAtUnreadAfter: bigint | undefined;
   const ownLog = createOwnLogReader({
     db,
     brokerId: options.brokerId,
@@ -611,10 +612,14 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
         }
         return createdAtMs;
       } catch (error) {
-        log.warn(
-          { err: error, afterSeq: String(afterSeq) },
-          'the TC of a waiting event was not read',
-        );
+        // Asked every second while it lasts: said once per event.
+        if (afterSeq !== createdAtUnreadAfter) {
+          createdAtUnreadAfter = afterSeq;
+          log.warn(
+            { err: error, afterSeq: String(afterSeq) },
+            'the TC of a waiting event was not read',
+          );
+        }
         return 0;
       }
     },
