@@ -3,7 +3,6 @@ import { createClient, loadProto, type controlPlaneV1 } from '@crdr/proto';
 import {
   replicationConsumerName,
   replicationHealth,
-  worseHealth,
   type PairProgress,
   type ReplicationHealth,
   type ReplicatorReport,
@@ -159,9 +158,11 @@ export async function counterpartPairHealth(
 }
 
 /**
- * What DescribeBroker shows for a replicating pair: the worse of this Region's view and the
- * counterpart Region's (a primary learns from its replica's Region that the replicator is
- * paused; either side sees events wait). Undefined when the registry's status stands.
+ * What DescribeBroker shows for a replicating pair, from this Region's view and the counterpart
+ * Region's (so a primary learns that its replica's replicator is paused or down). The replica's
+ * side speaks first: it knows the replicator, so its PAUSED explains the events that wait, which
+ * the primary's side alone would call STALLED after 10 s; the primary's side adds what only it
+ * can see (events that never reach the replica). Undefined when the registry's status stands.
  */
 export async function shownPairHealth(
   context: OperationsContext,
@@ -172,9 +173,14 @@ export async function shownPairHealth(
     localPairView(broker),
     counterpartPairHealth(context, broker),
   ]);
-  let shown: ReplicationHealth = local?.health ?? { status: 'REPLICATING', reason: '' };
-  if (remote !== undefined && (remote.status === 'PAUSED' || remote.status === 'STALLED')) {
-    shown = worseHealth(shown, { status: remote.status, reason: remote.reason });
-  }
-  return shown.status === 'REPLICATING' ? undefined : shown;
+  const remoteHealth: ReplicationHealth | undefined =
+    remote !== undefined && (remote.status === 'PAUSED' || remote.status === 'STALLED')
+      ? { status: remote.status, reason: remote.reason }
+      : undefined;
+  const [replicaSide, primarySide] =
+    broker.role === 'REPLICA' ? [local?.health, remoteHealth] : [remoteHealth, local?.health];
+  const shown = [replicaSide, primarySide].find(
+    (h) => h !== undefined && h.status !== 'REPLICATING',
+  );
+  return shown;
 }
