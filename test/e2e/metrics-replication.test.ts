@@ -124,10 +124,32 @@ describe('metrics of a replicated pair', () => {
     return value!;
   };
 
+  /** The status `crdr_replication_status` shows for a broker (the one whose series is 1). */
+  const statusOf = async (broker: string): Promise<string | undefined> => {
+    const found = (await scrape()).find((f) => f.name === 'crdr_replication_status');
+    const series = found?.metrics.filter((m) => m.labels?.['broker'] === broker) ?? [];
+    return series.find((m) => Number(m.value) === 1)?.labels?.['status'];
+  };
+
+  const untilStatus = async (broker: string, ...accepted: string[]): Promise<void> => {
+    let status: string | undefined;
+    await waitFor(
+      async () => {
+        status = await statusOf(broker);
+        return status !== undefined && accepted.includes(status);
+      },
+      `crdr_replication_status of ${broker} in ${accepted.join(' or ')} (last: ${status})`,
+      60_000,
+      200,
+    );
+  };
+
   it('reports lag 0 and nothing queued while the replica keeps up', async () => {
     await until('crdr_replication_lag_seconds', regions.ids.replica, (v) => v === 0, 'is 0');
     await until('crdr_replication_queue_size_events', regions.ids.primary, (v) => v === 0, 'is 0');
-    await until('crdr_total_replication_lag_seconds', regions.ids.primary, (v) => v >= 0, 'is set');
+    await until('crdr_total_replication_lag_seconds', regions.ids.primary, (v) => v === 0, 'is 0');
+    await untilStatus(regions.ids.replica, 'REPLICATING');
+    await untilStatus(regions.ids.primary, 'REPLICATING');
     const families = await scrape();
     const connections = families.find((f) => f.name === 'crdr_broker_connections');
     expect(connections?.type).toBe('GAUGE');
@@ -165,7 +187,7 @@ describe('metrics of a replicated pair', () => {
       `counts the ${sent} events not applied`,
     );
     expect(await latest('crdr_destination_messages', regions.ids.primary, queue)).toBe(sent + 1);
-    // Paused, the lag of the last applied event holds; the wait since it grows.
+    // Paused, the wait since the last apply grows.
     const waitedMs = 1_500;
     await until(
       'crdr_replica_wait_time_seconds',
@@ -173,9 +195,36 @@ describe('metrics of a replicated pair', () => {
       (v) => v * 1000 >= waitedMs,
       `grows past ${waitedMs} ms`,
     );
+    // Both lags are "how far behind": the age of the oldest event not applied. Paused, they grow
+    // every second (they used to hold the latency of the last applied event, flat while paused).
+    const pausedLag = await until(
+      'crdr_replication_lag_seconds',
+      regions.ids.replica,
+      (v) => v * 1000 >= waitedMs,
+      `grows past ${waitedMs} ms while paused`,
+    );
+    await until(
+      'crdr_replication_lag_seconds',
+      regions.ids.replica,
+      (v) => v >= pausedLag + 1,
+      `keeps growing while paused (from ${pausedLag} s)`,
+    );
+    const pausedTotal = await until(
+      'crdr_total_replication_lag_seconds',
+      regions.ids.primary,
+      (v) => v * 1000 >= waitedMs,
+      `grows past ${waitedMs} ms on the primary while the replica is paused`,
+    );
+    await until(
+      'crdr_total_replication_lag_seconds',
+      regions.ids.primary,
+      (v) => v >= pausedTotal + 1,
+      `keeps growing on the primary (from ${pausedTotal} s)`,
+    );
+    await untilStatus(regions.ids.replica, 'PAUSED');
+    await untilStatus(regions.ids.primary, 'REPLICATING', 'STALLED');
 
-    // Let one batch through: the events that waited are applied late while more are pending,
-    // so the lag (TP - TC of the last applied event) is at least how long they waited.
+    // Let one batch through: the events that waited are applied late while more are pending.
     await sleep(Math.max(0, sentAtMs + waitedMs - Date.now()));
     const before = await replicator.client.getStatus({});
     await replicator.client.resume({});
@@ -186,24 +235,29 @@ describe('metrics of a replicated pair', () => {
     await replicator.client.pause({});
     const status = await replicator.client.getStatus({});
     expect(BigInt(status.lastKnownSequence)).toBeGreaterThan(BigInt(status.appliedSequence));
-    // A batch may still have been applied between the wait and the pause: the samples
-    // collected before it show the one before. The lag settles on the paused replica's.
-    const pausedLagMs = Number(status.lastAppliedAtMs) - Number(status.lastCreatedAtMs);
-    expect(pausedLagMs).toBeGreaterThanOrEqual(waitedMs);
+    // Events still wait, the oldest of them for longer than the ones applied waited.
     await until(
       'crdr_replication_lag_seconds',
       regions.ids.replica,
-      (v) => Math.round(v * 1000) === pausedLagMs,
-      `shows the paused replica's ${pausedLagMs} ms while events are pending`,
+      (v) => v * 1000 >= waitedMs,
+      'stays at least as long as the applied events waited while events are pending',
     );
-    // The queue's own lag: the last applied event that changed it is one of those that waited.
-    const queueLag = await latest(
-      'crdr_destination_replication_lag_seconds',
-      regions.ids.replica,
-      queue,
+    // The queue's own lag (TP - TC of the last applied event that changed it, unchanged in
+    // meaning): that event is one of those that waited.
+    let queueLag: number | undefined;
+    await waitFor(
+      async () => {
+        queueLag = await latest(
+          'crdr_destination_replication_lag_seconds',
+          regions.ids.replica,
+          queue,
+        );
+        return queueLag !== undefined && queueLag * 1000 >= waitedMs;
+      },
+      `the lag of the queue shows the events that waited (last: ${queueLag})`,
+      30_000,
+      100,
     );
-    expect(queueLag).toBeDefined();
-    expect(queueLag! * 1000).toBeGreaterThanOrEqual(waitedMs);
 
     await replicator.client.resume({});
     await regions.waitForLagZero();
@@ -228,6 +282,8 @@ describe('metrics of a replicated pair', () => {
       (v) => v === 0,
       'falls to 0',
     );
+    await untilStatus(regions.ids.replica, 'REPLICATING');
+    await untilStatus(regions.ids.primary, 'REPLICATING');
 
     // The stored series answers GetMetricData.
     const maximum = await client.getMetricData({
@@ -281,5 +337,35 @@ describe('metrics of a replicated pair', () => {
         statistic: 'Average',
       }),
     ).rejects.toSatisfy((e: unknown) => hasErrorCode(e, 'BadRequest') && /EndTime/.test(e.message));
+  });
+
+  it('keeps the replica lag series while its replicator is down, measured from the primary, and shows STALLED', async () => {
+    await regions.killReplicator();
+    await untilStatus(regions.ids.replica, 'STALLED');
+    for (let i = 1; i <= 5; i++) {
+      await regions.regionA.broker.send({
+        destination: queue,
+        body: Buffer.from(`while down ${i}`),
+        persistent: true,
+      });
+    }
+    // The series stays, from the primary's side: the age of the oldest event not acknowledged.
+    const first = await until(
+      'crdr_replication_lag_seconds',
+      regions.ids.replica,
+      (v) => v > 0,
+      'present and above 0 while the replicator is down',
+    );
+    await until(
+      'crdr_replication_lag_seconds',
+      regions.ids.replica,
+      (v) => v >= first + 1,
+      `keeps growing while the replicator is down (from ${first} s)`,
+    );
+    // No acknowledgement for 10 s: the primary's side sees the stall too.
+    await untilStatus(regions.ids.primary, 'STALLED');
+    await regions.restartReplicator();
+    await regions.waitForLagZero();
+    await untilStatus(regions.ids.primary, 'REPLICATING');
   });
 });

@@ -4,31 +4,40 @@ import type { brokerV1, replicatorV1 } from '@crdr/proto';
 export const lagPointsKept = 60;
 
 /**
- * ReplicationLag as the metrics define it (docs/architecture.md, "Metrics"): TP − TC of the last
- * applied event while events are pending, 0 when none is.
+ * ReplicationLag as the metrics define it (docs/architecture.md, "Metrics"): how far behind, now − TC
+ * of the oldest event not applied yet, 0 when none waits.
  */
-export function replicaLagMs(status: replicatorV1.GetStatusResponse__Output): number {
-  const pending = Number(status.pendingCount);
-  if (pending === 0) return 0;
-  const appliedAt = Number(status.lastAppliedAtMs);
-  const createdAt = Number(status.lastCreatedAtMs);
-  return appliedAt > 0 && createdAt > 0 ? Math.max(0, appliedAt - createdAt) : 0;
+export function replicaLagMs(
+  status: replicatorV1.GetStatusResponse__Output,
+  nowMs: number = Date.now(),
+): number {
+  const behind = Number(status.lastKnownSequence) - Number(status.appliedSequence);
+  const pending = Math.max(behind, Number(status.pendingCount));
+  if (pending <= 0) return 0;
+  const oldest = Number(status.oldestPendingCreatedAtMs);
+  return oldest > 0 ? Math.max(0, nowMs - oldest) : 0;
 }
 
-/** TotalReplicationLag: TA − TC of the last acknowledged event while events are unacknowledged. */
-export function primaryLagMs(status: brokerV1.GetReplicationStatusResponse__Output): {
+/**
+ * TotalReplicationLag: how far behind the most behind replica is, now − TC of the oldest event it
+ * has not acknowledged, 0 when none waits.
+ */
+export function primaryLagMs(
+  status: brokerV1.GetReplicationStatusResponse__Output,
+  nowMs: number = Date.now(),
+): {
   readonly lagMs: number;
   readonly pendingEvents: number;
 } {
   let lagMs = 0;
   let pendingEvents = 0;
   for (const replica of status.replicas) {
-    const pending = Number(replica.pendingCount);
+    const behind = Number(status.lastSequence) - Number(replica.acknowledgedSequence);
+    const pending = Math.max(behind, Number(replica.pendingCount));
     pendingEvents = Math.max(pendingEvents, pending);
-    if (pending === 0) continue;
-    const ackAt = Number(replica.acknowledgedAtMs);
-    const createdAt = Number(replica.acknowledgedCreatedAtMs);
-    if (ackAt > 0 && createdAt > 0) lagMs = Math.max(lagMs, ackAt - createdAt);
+    if (pending <= 0) continue;
+    const oldest = Number(replica.oldestUnacknowledgedCreatedAtMs);
+    if (oldest > 0) lagMs = Math.max(lagMs, nowMs - oldest);
   }
   return { lagMs, pendingEvents };
 }

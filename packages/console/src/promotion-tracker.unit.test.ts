@@ -51,7 +51,7 @@ describe('PromotionTracker', () => {
 });
 
 describe('lag figures', () => {
-  it('ReplicationLag is TP − TC while events are pending, else 0', () => {
+  it('ReplicationLag is how far behind: now − TC of the oldest waiting event, else 0', () => {
     const status = {
       state: 'RUNNING',
       primaryBrokerId: 'p',
@@ -64,18 +64,22 @@ describe('lag figures', () => {
       error: '',
       lastKnownSequence: '8',
       appliedGeneration: '1',
+      oldestPendingCreatedAtMs: '1100',
     } as replicatorV1.GetStatusResponse__Output;
-    expect(replicaLagMs(status)).toBe(750);
-    expect(replicaLagMs({ ...status, pendingCount: '0' })).toBe(0);
+    // How far behind: the oldest waiting event (TC 1 100) has waited 900 ms at 2 000.
+    expect(replicaLagMs(status, 2_000)).toBe(900);
+    expect(replicaLagMs(status, 12_000)).toBe(10_900);
+    expect(replicaLagMs({ ...status, pendingCount: '0', lastKnownSequence: '5' }, 12_000)).toBe(0);
   });
 
-  it('TotalReplicationLag is TA − TC of the most behind replica while events are unacknowledged', () => {
-    const replica = (pending: string, createdAt: string, ackAt: string) => ({
+  it('TotalReplicationLag is how far behind the most behind replica is (now − TC of its oldest unacknowledged event)', () => {
+    const replica = (acknowledged: string, oldestWaiting: string) => ({
       consumer: 'c',
-      acknowledgedSequence: '1',
-      acknowledgedCreatedAtMs: createdAt,
-      acknowledgedAtMs: ackAt,
-      pendingCount: pending,
+      acknowledgedSequence: acknowledged,
+      acknowledgedCreatedAtMs: '900',
+      acknowledgedAtMs: '1300',
+      pendingCount: '0',
+      oldestUnacknowledgedCreatedAtMs: oldestWaiting,
     });
     const status = {
       role: 'PRIMARY',
@@ -85,8 +89,10 @@ describe('lag figures', () => {
       lastCreatedAtMs: '0',
       publishedSequence: '9',
       relayConnected: true,
-      replicas: [replica('2', '1000', '1300'), replica('0', '1000', '9000')],
+      replicas: [replica('7', '1000'), replica('9', '0')],
     } as brokerV1.GetReplicationStatusResponse__Output;
-    expect(primaryLagMs(status)).toEqual({ lagMs: 300, pendingEvents: 2 });
+    expect(primaryLagMs(status, 1_300)).toEqual({ lagMs: 300, pendingEvents: 2 });
+    // It grows while nothing is acknowledged.
+    expect(primaryLagMs(status, 31_000)).toEqual({ lagMs: 30_000, pendingEvents: 2 });
   });
 });

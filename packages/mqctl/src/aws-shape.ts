@@ -80,6 +80,7 @@ export function toDataReplicationMetadata(
     DataReplicationRole: optional(metadata.dataReplicationRole),
     DataReplicationCounterpart: toCounterpart(metadata.dataReplicationCounterpart),
     ReplicationStatus: optional(metadata.replicationStatus),
+    ReplicationStatusReason: optional(metadata.replicationStatusReason),
     Promotion: toPromotion(metadata.promotion),
     DivergentTail: toDivergentTail(metadata.divergentTail),
   });

@@ -77,6 +77,7 @@ describe('toBrokerDescription', () => {
           dataReplicationRole: 'REPLICA',
           dataReplicationCounterpart: { brokerId: 'b-0', region: 'region-a' },
           replicationStatus: 'PROMOTION_IN_PROGRESS',
+          replicationStatusReason: '',
           promotion: {
             mode: 'SWITCHOVER',
             step: 'WAITING_FOR_REPLICA',
@@ -95,6 +96,7 @@ describe('toBrokerDescription', () => {
           dataReplicationRole: '',
           dataReplicationCounterpart: { brokerId: '', region: '' },
           replicationStatus: '',
+          replicationStatusReason: '',
           promotion: null,
           divergentTail: null,
         },

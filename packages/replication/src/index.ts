@@ -1,6 +1,6 @@
 /**
  * The replication log's shared vocabulary: the event codec (`replication.proto`) and the NATS
- * names of a broker's log.
+ * names of a broker's log, and how a pair's health and lag are judged.
  */
 export {
   decodeEvent,
@@ -33,3 +33,14 @@ export {
   replicationConsumerConfig,
   type ReplicationConsumerOptions,
 } from './consumer.js';
+export {
+  replicationHealth,
+  replicationHealthStatuses,
+  replicationLagMs,
+  stallDetectionMs,
+  worseHealth,
+  type PairProgress,
+  type ReplicationHealth,
+  type ReplicationHealthStatus,
+  type ReplicatorReport,
+} from './replication-health.js';

@@ -279,7 +279,13 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       await ensureDatabase(config.BROKER_DB_URL);
       await migrateToLatest(db);
       await runtime.init();
-      for (const user of [...config.BROKER_USERS, ...controlPlaneUser(config)]) {
+      // Only the operator's BROKER_USERS are stored, and only while this store is not a
+      // replica's (whose users are the primary's, replicated). The control plane's own user is
+      // never stored: it logs in through `bootstrapUser`, so what each Region's control plane
+      // keeps on a broker for itself is no part of the replicated state nor of the digest, and a
+      // reboot of either broker of a pair leaves the two stores identical (issue 11, item 5).
+      const stored = runtime.role.role === 'REPLICA' ? [] : config.BROKER_USERS;
+      for (const user of stored) {
         await users.ensureUser({
           username: user.username,
           passwordHash: await hasher.hash(user.password),

@@ -8,6 +8,7 @@ import {
   type controlPlaneV1,
   type HandlerOptions,
 } from '@crdr/proto';
+import { notFound } from '@crdr/errors';
 import { createPool, ensureDatabase } from '@crdr/store';
 import type { Logger } from '@crdr/telemetry';
 import type pg from 'pg';
@@ -34,11 +35,17 @@ import {
   type StaticProvisioner,
 } from './adapters/provisioning/static-provisioner.js';
 import type { ControlPlaneConfig } from './config.js';
-import type { BrokerEvent } from './domain/broker.types.js';
+import { asBrokerId, type BrokerAggregate, type BrokerEvent } from './domain/broker.types.js';
 import type { PromotionEvent } from './domain/promotion.saga.js';
 import { createPeerClients, type OperationsContext } from './operations/context.js';
 import { createLifecycleOperations } from './operations/lifecycle.js';
 import { createPeerOperations } from './operations/pairing.js';
+import {
+  counterpartPairHealth,
+  localPairView,
+  shownPairHealth,
+  toPairHealth,
+} from './operations/pair-health.js';
 import { createPromotionOperations } from './operations/promotion.js';
 import type { TailEvent } from './operations/promotion-tail.js';
 import { createUserOperations } from './operations/users.js';
@@ -158,7 +165,8 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
       provisioner = provisioners.provisioner;
       await provisioners.staticOne?.restore();
       const natsUrl = config.CONTROL_PLANE_NATS_URL;
-      context = {
+      const registry = repository;
+      const operations: OperationsContext = {
         config,
         log,
         repository,
@@ -189,6 +197,14 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
         },
         stopping: () => stopping,
       };
+      context = operations;
+      const existingBroker = async (brokerId: string): Promise<BrokerAggregate> => {
+        const broker = await registry.load(asBrokerId(brokerId));
+        if (!broker.exists || broker.state === 'DELETED') {
+          throw notFound(`broker ${brokerId} does not exist`, { details: { field: 'broker_id' } });
+        }
+        return broker;
+      };
       const lifecycle = createLifecycleOperations(context);
       const promotionStore = createEventStore<PromotionEvent>(pool, 'promotion_events');
       await promotionStore.migrate();
@@ -207,6 +223,7 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
           handlerOptions,
           consoleUrl: () => consoleUrl,
           supervision: (brokerId) => provisioner?.supervision('broker', brokerId),
+          pairHealth: (broker) => shownPairHealth(operations, broker),
         }),
         ...createPromotionServiceHandlers(promotion, handlerOptions),
         ...deps.promotionHandlers,
@@ -218,11 +235,20 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
           region: config.CONTROL_PLANE_REGION,
           config,
           staticProvisioner: provisioners.staticOne,
+          counterpartHealth: async (brokerId) =>
+            (await counterpartPairHealth(operations, await existingBroker(brokerId))) ?? {
+              status: '',
+              reason: '',
+            },
           handlerOptions,
         }),
       );
       grpcServer.addService(proto.ControlPlanePeerService.service, {
-        ...createPeerServiceHandlers(createPeerOperations(context), handlerOptions),
+        ...createPeerServiceHandlers(
+          createPeerOperations(context),
+          async (brokerId) => toPairHealth(await localPairView(await existingBroker(brokerId))),
+          handlerOptions,
+        ),
         ...createPromotionPeerHandlers(promotion, handlerOptions),
       });
       addStandardServices(grpcServer, serviceNames);

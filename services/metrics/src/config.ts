@@ -13,6 +13,11 @@ const targetSchema = z.object({
   replicatorGrpcEndpoint: z.string().default(''),
   adminUsername: z.string().default(''),
   adminPassword: z.string().default(''),
+  /**
+   * The pair's status in the registry: a replica's replicator is expected to run (and its
+   * absence is a stall) only while REPLICATING, PROMOTED or DEMOTED. REPLICATING when not given.
+   */
+  replicationStatus: z.string().default('REPLICATING'),
 });
 
 export type StaticTarget = z.infer<typeof targetSchema>;

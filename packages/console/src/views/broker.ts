@@ -99,7 +99,15 @@ export function replicationPanel(
         }
       </dd>
       <dt>Replication status</dt>
-      <dd>${badge(metadata?.replicationStatus, 'replication-status')}</dd>
+      <dd>
+        ${badge(metadata?.replicationStatus, 'replication-status')}${
+          metadata?.replicationStatusReason
+            ? markup` <span class="reason" data-testid="replication-status-reason"
+                >${metadata.replicationStatusReason}</span
+              >`
+            : markup``
+        }
+      </dd>
       <dt>${lag?.metric ?? 'Replication lag'}</dt>
       <dd data-testid="lag">
         ${

@@ -41,7 +41,13 @@ function brokerRow(row: BrokerRow): SafeHtml {
     <td>${summary.deploymentMode}</td>
     <td>${summary.hostInstanceType}</td>
     <td>${badge(metadata?.dataReplicationRole, 'replication-role')}</td>
-    <td>${badge(metadata?.replicationStatus, 'replication-status')}</td>
+    <td>
+      ${badge(
+        metadata?.replicationStatus,
+        'replication-status',
+        metadata?.replicationStatusReason || undefined,
+      )}
+    </td>
     <td class="lag">
       ${
         lag

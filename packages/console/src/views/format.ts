@@ -1,18 +1,18 @@
 import { markup, type SafeHtml } from '../html.js';
 
 /** A state word as a coloured badge; the class derives from a closed list, the text is escaped. */
-export function badge(value: string | undefined, testId?: string): SafeHtml {
+export function badge(value: string | undefined, testId?: string, title?: string): SafeHtml {
   if (value === undefined || value === '') {
     return markup`<span class="muted"${testId ? markup` data-testid="${testId}"` : markup``}>—</span>`;
   }
   const text = value;
   const tone = toneOf(text);
-  return markup`<span class="badge badge-${tone}" ${testId ? markup` data-testid="${testId}"` : markup``}
+  return markup`<span class="badge badge-${tone}" ${testId ? markup` data-testid="${testId}"` : markup``}${title ? markup` title="${title}"` : markup``}
     >${text}</span
   >`;
 }
 
-function toneOf(value: string): 'ok' | 'busy' | 'bad' | 'idle' {
+function toneOf(value: string): 'ok' | 'busy' | 'bad' | 'idle' | 'stalled' | 'paused' {
   switch (value) {
     case 'RUNNING':
     case 'REPLICA':
@@ -34,9 +34,13 @@ function toneOf(value: string): 'ok' | 'busy' | 'bad' | 'idle' {
     case 'CRASH_LOOP':
     case 'CRITICAL_ACTION_REQUIRED':
     case 'DELETION_IN_PROGRESS':
-    case 'PAUSED':
     case 'FAILED':
       return 'bad';
+    // Replication stopped: filled, so that it stands out among the outlined badges.
+    case 'STALLED':
+      return 'stalled';
+    case 'PAUSED':
+      return 'paused';
     default:
       return 'idle';
   }

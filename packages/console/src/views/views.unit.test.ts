@@ -7,7 +7,7 @@ import { consumersPage, usersPage } from './broker-stats.js';
 import { createBrokerPage, createReplicaPage } from './broker-forms.js';
 import { brokersPage, brokersTable } from './brokers.js';
 import { browsePage, destinationsPage, sendPage } from './destinations.js';
-import { formatLagMs } from './format.js';
+import { badge, formatLagMs } from './format.js';
 import { loginPage } from './login.js';
 import { sparkline } from './sparkline.js';
 
@@ -43,6 +43,7 @@ function broker(overrides: Partial<BrokerDescription> = {}): BrokerDescription {
       dataReplicationRole: 'REPLICA',
       dataReplicationCounterpart: { brokerId: evil, region: evil },
       replicationStatus: 'PROMOTION_IN_PROGRESS',
+      replicationStatusReason: '',
       promotion: { mode: 'SWITCHOVER', step: evil, startedAt: evil },
       divergentTail: {
         eventCount: '3',
@@ -268,6 +269,7 @@ describe('broker page', () => {
         dataReplicationRole: 'PRIMARY',
         dataReplicationCounterpart: { brokerId: 'b-2', region: 'region-b' },
         replicationStatus: 'REPLICATING',
+        replicationStatusReason: '',
         promotion: null,
         divergentTail: null,
       },
@@ -360,6 +362,7 @@ describe('links to the other Regions’ consoles', () => {
         dataReplicationRole: 'PRIMARY',
         dataReplicationCounterpart: { brokerId: 'b-2', region: 'region-b' },
         replicationStatus: 'REPLICATING',
+        replicationStatusReason: '',
         promotion: null,
         divergentTail: null,
       },
@@ -369,5 +372,17 @@ describe('links to the other Regions’ consoles', () => {
     expect(
       toHtmlString(brokerPage({ region: 'r', viewer, broker: paired, steps: [], peers })),
     ).not.toContain('Create replica in');
+  });
+});
+
+describe('replication status badges', () => {
+  it('fills STALLED (red) and PAUSED (amber) so they stand out, with the reason as the title', () => {
+    const stalled = toHtmlString(
+      badge('STALLED', 'replication-status', 'The replicator does not answer.'),
+    );
+    expect(stalled).toContain('badge-stalled');
+    expect(stalled).toContain('title="The replicator does not answer."');
+    expect(toHtmlString(badge('PAUSED'))).toContain('badge-paused');
+    expect(toHtmlString(badge('REPLICATING'))).toContain('badge-ok');
   });
 });

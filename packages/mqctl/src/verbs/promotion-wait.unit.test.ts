@@ -24,6 +24,7 @@ function broker(status: string, role: string, step?: string): Broker {
       dataReplicationRole: role,
       dataReplicationCounterpart: null,
       replicationStatus: status,
+      replicationStatusReason: '',
       promotion: step === undefined ? null : { mode: 'SWITCHOVER', step, startedAt: '' },
       divergentTail: null,
     },

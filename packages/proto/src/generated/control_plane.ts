@@ -22,6 +22,7 @@ import type { DescribeUserRequest as _crdr_controlplane_v1_DescribeUserRequest, 
 import type { DescribeUserResponse as _crdr_controlplane_v1_DescribeUserResponse, DescribeUserResponse__Output as _crdr_controlplane_v1_DescribeUserResponse__Output } from './crdr/controlplane/v1/DescribeUserResponse.js';
 import type { DivergentEvent as _crdr_controlplane_v1_DivergentEvent, DivergentEvent__Output as _crdr_controlplane_v1_DivergentEvent__Output } from './crdr/controlplane/v1/DivergentEvent.js';
 import type { DivergentTailSummary as _crdr_controlplane_v1_DivergentTailSummary, DivergentTailSummary__Output as _crdr_controlplane_v1_DivergentTailSummary__Output } from './crdr/controlplane/v1/DivergentTailSummary.js';
+import type { GetCounterpartHealthRequest as _crdr_controlplane_v1_GetCounterpartHealthRequest, GetCounterpartHealthRequest__Output as _crdr_controlplane_v1_GetCounterpartHealthRequest__Output } from './crdr/controlplane/v1/GetCounterpartHealthRequest.js';
 import type { ListBrokersRequest as _crdr_controlplane_v1_ListBrokersRequest, ListBrokersRequest__Output as _crdr_controlplane_v1_ListBrokersRequest__Output } from './crdr/controlplane/v1/ListBrokersRequest.js';
 import type { ListBrokersResponse as _crdr_controlplane_v1_ListBrokersResponse, ListBrokersResponse__Output as _crdr_controlplane_v1_ListBrokersResponse__Output } from './crdr/controlplane/v1/ListBrokersResponse.js';
 import type { ListDivergentEventsRequest as _crdr_controlplane_v1_ListDivergentEventsRequest, ListDivergentEventsRequest__Output as _crdr_controlplane_v1_ListDivergentEventsRequest__Output } from './crdr/controlplane/v1/ListDivergentEventsRequest.js';
@@ -30,6 +31,8 @@ import type { ListTargetsRequest as _crdr_controlplane_v1_ListTargetsRequest, Li
 import type { ListTargetsResponse as _crdr_controlplane_v1_ListTargetsResponse, ListTargetsResponse__Output as _crdr_controlplane_v1_ListTargetsResponse__Output } from './crdr/controlplane/v1/ListTargetsResponse.js';
 import type { ListUsersRequest as _crdr_controlplane_v1_ListUsersRequest, ListUsersRequest__Output as _crdr_controlplane_v1_ListUsersRequest__Output } from './crdr/controlplane/v1/ListUsersRequest.js';
 import type { ListUsersResponse as _crdr_controlplane_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_controlplane_v1_ListUsersResponse__Output } from './crdr/controlplane/v1/ListUsersResponse.js';
+import type { PairHealth as _crdr_controlplane_v1_PairHealth, PairHealth__Output as _crdr_controlplane_v1_PairHealth__Output } from './crdr/controlplane/v1/PairHealth.js';
+import type { PairProgress as _crdr_controlplane_v1_PairProgress, PairProgress__Output as _crdr_controlplane_v1_PairProgress__Output } from './crdr/controlplane/v1/PairProgress.js';
 import type { PromoteRequest as _crdr_controlplane_v1_PromoteRequest, PromoteRequest__Output as _crdr_controlplane_v1_PromoteRequest__Output } from './crdr/controlplane/v1/PromoteRequest.js';
 import type { PromoteResponse as _crdr_controlplane_v1_PromoteResponse, PromoteResponse__Output as _crdr_controlplane_v1_PromoteResponse__Output } from './crdr/controlplane/v1/PromoteResponse.js';
 import type { Promotion as _crdr_controlplane_v1_Promotion, Promotion__Output as _crdr_controlplane_v1_Promotion__Output } from './crdr/controlplane/v1/Promotion.js';
@@ -78,6 +81,7 @@ export interface ProtoGrpcType {
         DescribeUserResponse: MessageTypeDefinition<_crdr_controlplane_v1_DescribeUserResponse, _crdr_controlplane_v1_DescribeUserResponse__Output>
         DivergentEvent: MessageTypeDefinition<_crdr_controlplane_v1_DivergentEvent, _crdr_controlplane_v1_DivergentEvent__Output>
         DivergentTailSummary: MessageTypeDefinition<_crdr_controlplane_v1_DivergentTailSummary, _crdr_controlplane_v1_DivergentTailSummary__Output>
+        GetCounterpartHealthRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetCounterpartHealthRequest, _crdr_controlplane_v1_GetCounterpartHealthRequest__Output>
         ListBrokersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersRequest, _crdr_controlplane_v1_ListBrokersRequest__Output>
         ListBrokersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersResponse, _crdr_controlplane_v1_ListBrokersResponse__Output>
         ListDivergentEventsRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListDivergentEventsRequest, _crdr_controlplane_v1_ListDivergentEventsRequest__Output>
@@ -86,6 +90,8 @@ export interface ProtoGrpcType {
         ListTargetsResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListTargetsResponse, _crdr_controlplane_v1_ListTargetsResponse__Output>
         ListUsersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersRequest, _crdr_controlplane_v1_ListUsersRequest__Output>
         ListUsersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersResponse, _crdr_controlplane_v1_ListUsersResponse__Output>
+        PairHealth: MessageTypeDefinition<_crdr_controlplane_v1_PairHealth, _crdr_controlplane_v1_PairHealth__Output>
+        PairProgress: MessageTypeDefinition<_crdr_controlplane_v1_PairProgress, _crdr_controlplane_v1_PairProgress__Output>
         PromoteRequest: MessageTypeDefinition<_crdr_controlplane_v1_PromoteRequest, _crdr_controlplane_v1_PromoteRequest__Output>
         PromoteResponse: MessageTypeDefinition<_crdr_controlplane_v1_PromoteResponse, _crdr_controlplane_v1_PromoteResponse__Output>
         Promotion: MessageTypeDefinition<_crdr_controlplane_v1_Promotion, _crdr_controlplane_v1_Promotion__Output>

@@ -35,6 +35,8 @@ import type { DivergentEvent as _crdr_controlplane_v1_DivergentEvent, DivergentE
 import type { DivergentTailSummary as _crdr_controlplane_v1_DivergentTailSummary, DivergentTailSummary__Output as _crdr_controlplane_v1_DivergentTailSummary__Output } from './crdr/controlplane/v1/DivergentTailSummary.js';
 import type { GetBrokerDigestRequest as _crdr_controlplane_v1_GetBrokerDigestRequest, GetBrokerDigestRequest__Output as _crdr_controlplane_v1_GetBrokerDigestRequest__Output } from './crdr/controlplane/v1/GetBrokerDigestRequest.js';
 import type { GetBrokerDigestResponse as _crdr_controlplane_v1_GetBrokerDigestResponse, GetBrokerDigestResponse__Output as _crdr_controlplane_v1_GetBrokerDigestResponse__Output } from './crdr/controlplane/v1/GetBrokerDigestResponse.js';
+import type { GetCounterpartHealthRequest as _crdr_controlplane_v1_GetCounterpartHealthRequest, GetCounterpartHealthRequest__Output as _crdr_controlplane_v1_GetCounterpartHealthRequest__Output } from './crdr/controlplane/v1/GetCounterpartHealthRequest.js';
+import type { GetPairHealthRequest as _crdr_controlplane_v1_GetPairHealthRequest, GetPairHealthRequest__Output as _crdr_controlplane_v1_GetPairHealthRequest__Output } from './crdr/controlplane/v1/GetPairHealthRequest.js';
 import type { GetPromotionStateRequest as _crdr_controlplane_v1_GetPromotionStateRequest, GetPromotionStateRequest__Output as _crdr_controlplane_v1_GetPromotionStateRequest__Output } from './crdr/controlplane/v1/GetPromotionStateRequest.js';
 import type { GetPromotionStateResponse as _crdr_controlplane_v1_GetPromotionStateResponse, GetPromotionStateResponse__Output as _crdr_controlplane_v1_GetPromotionStateResponse__Output } from './crdr/controlplane/v1/GetPromotionStateResponse.js';
 import type { ListBrokersRequest as _crdr_controlplane_v1_ListBrokersRequest, ListBrokersRequest__Output as _crdr_controlplane_v1_ListBrokersRequest__Output } from './crdr/controlplane/v1/ListBrokersRequest.js';
@@ -47,6 +49,8 @@ import type { ListUsersRequest as _crdr_controlplane_v1_ListUsersRequest, ListUs
 import type { ListUsersResponse as _crdr_controlplane_v1_ListUsersResponse, ListUsersResponse__Output as _crdr_controlplane_v1_ListUsersResponse__Output } from './crdr/controlplane/v1/ListUsersResponse.js';
 import type { OldPrimaryReturnedRequest as _crdr_controlplane_v1_OldPrimaryReturnedRequest, OldPrimaryReturnedRequest__Output as _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output } from './crdr/controlplane/v1/OldPrimaryReturnedRequest.js';
 import type { OldPrimaryReturnedResponse as _crdr_controlplane_v1_OldPrimaryReturnedResponse, OldPrimaryReturnedResponse__Output as _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output } from './crdr/controlplane/v1/OldPrimaryReturnedResponse.js';
+import type { PairHealth as _crdr_controlplane_v1_PairHealth, PairHealth__Output as _crdr_controlplane_v1_PairHealth__Output } from './crdr/controlplane/v1/PairHealth.js';
+import type { PairProgress as _crdr_controlplane_v1_PairProgress, PairProgress__Output as _crdr_controlplane_v1_PairProgress__Output } from './crdr/controlplane/v1/PairProgress.js';
 import type { PeerUser as _crdr_controlplane_v1_PeerUser, PeerUser__Output as _crdr_controlplane_v1_PeerUser__Output } from './crdr/controlplane/v1/PeerUser.js';
 import type { PromoteRequest as _crdr_controlplane_v1_PromoteRequest, PromoteRequest__Output as _crdr_controlplane_v1_PromoteRequest__Output } from './crdr/controlplane/v1/PromoteRequest.js';
 import type { PromoteResponse as _crdr_controlplane_v1_PromoteResponse, PromoteResponse__Output as _crdr_controlplane_v1_PromoteResponse__Output } from './crdr/controlplane/v1/PromoteResponse.js';
@@ -120,6 +124,8 @@ export interface ProtoGrpcType {
         DivergentTailSummary: MessageTypeDefinition<_crdr_controlplane_v1_DivergentTailSummary, _crdr_controlplane_v1_DivergentTailSummary__Output>
         GetBrokerDigestRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetBrokerDigestRequest, _crdr_controlplane_v1_GetBrokerDigestRequest__Output>
         GetBrokerDigestResponse: MessageTypeDefinition<_crdr_controlplane_v1_GetBrokerDigestResponse, _crdr_controlplane_v1_GetBrokerDigestResponse__Output>
+        GetCounterpartHealthRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetCounterpartHealthRequest, _crdr_controlplane_v1_GetCounterpartHealthRequest__Output>
+        GetPairHealthRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetPairHealthRequest, _crdr_controlplane_v1_GetPairHealthRequest__Output>
         GetPromotionStateRequest: MessageTypeDefinition<_crdr_controlplane_v1_GetPromotionStateRequest, _crdr_controlplane_v1_GetPromotionStateRequest__Output>
         GetPromotionStateResponse: MessageTypeDefinition<_crdr_controlplane_v1_GetPromotionStateResponse, _crdr_controlplane_v1_GetPromotionStateResponse__Output>
         ListBrokersRequest: MessageTypeDefinition<_crdr_controlplane_v1_ListBrokersRequest, _crdr_controlplane_v1_ListBrokersRequest__Output>
@@ -132,6 +138,8 @@ export interface ProtoGrpcType {
         ListUsersResponse: MessageTypeDefinition<_crdr_controlplane_v1_ListUsersResponse, _crdr_controlplane_v1_ListUsersResponse__Output>
         OldPrimaryReturnedRequest: MessageTypeDefinition<_crdr_controlplane_v1_OldPrimaryReturnedRequest, _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output>
         OldPrimaryReturnedResponse: MessageTypeDefinition<_crdr_controlplane_v1_OldPrimaryReturnedResponse, _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>
+        PairHealth: MessageTypeDefinition<_crdr_controlplane_v1_PairHealth, _crdr_controlplane_v1_PairHealth__Output>
+        PairProgress: MessageTypeDefinition<_crdr_controlplane_v1_PairProgress, _crdr_controlplane_v1_PairProgress__Output>
         PeerUser: MessageTypeDefinition<_crdr_controlplane_v1_PeerUser, _crdr_controlplane_v1_PeerUser__Output>
         PromoteRequest: MessageTypeDefinition<_crdr_controlplane_v1_PromoteRequest, _crdr_controlplane_v1_PromoteRequest__Output>
         PromoteResponse: MessageTypeDefinition<_crdr_controlplane_v1_PromoteResponse, _crdr_controlplane_v1_PromoteResponse__Output>

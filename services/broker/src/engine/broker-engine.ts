@@ -286,6 +286,8 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     return dest;
   };
 
+  const createdAtCache = new Map<string, number>();
+  let createdAtUnreadAfter: bigint | undefined;
   const ownLog = createOwnLogReader({
     db,
     brokerId: options.brokerId,
@@ -610,6 +612,34 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       return written;
     },
     listLogEvents: (generation, afterSeq, max) => ownLog.events(generation, afterSeq, max),
+    async createdAtAfter(afterSeq) {
+      try {
+        const info = await readLogInfo(db);
+        if (afterSeq >= info.lastSeq) return 0;
+        const key = `${info.generation}:${afterSeq}`;
+        const known = createdAtCache.get(key);
+        if (known !== undefined) return known;
+        const page = await ownLog.events(info.generation, afterSeq, 1);
+        const createdAtMs = page.events[0]?.createdAtMs ?? 0;
+        // An event's TC never changes: keep the few last ones asked (a stuck replica is asked
+        // about the same event every second).
+        if (createdAtMs > 0) {
+          createdAtCache.set(key, createdAtMs);
+          if (createdAtCache.size > 64) createdAtCache.delete(createdAtCache.keys().next().value!);
+        }
+        return createdAtMs;
+      } catch (error) {
+        // Asked every second while it lasts: said once per event.
+        if (afterSeq !== createdAtUnreadAfter) {
+          createdAtUnreadAfter = afterSeq;
+          log.warn(
+            { err: error, afterSeq: String(afterSeq) },
+            'the TC of a waiting event was not read',
+          );
+        }
+        return 0;
+      }
+    },
     listDivergentMessages: (generation, afterSeq, start, max) =>
       ownLog.divergentMessages(generation, afterSeq, start, max),
     replicationStatus() {

@@ -237,6 +237,12 @@ export interface BrokerAdmin {
   stateDigest(): Promise<StateDigestInfo>;
   /** The primary's side of its replication log. */
   replicationStatus(): ReplicationStatusInfo;
+  /**
+   * TC (epoch ms) of the first event of the current log after `afterSeq` (the oldest one a
+   * replica that acknowledged `afterSeq` still waits for); 0 when there is none or it cannot be
+   * read.
+   */
+  createdAtAfter(afterSeq: bigint): Promise<number>;
   /** Held/demotion state, this broker's log and its applied position (the failover point). */
   promotionState(): Promise<PromotionStateInfo>;
   /** Switchover on the primary: stop serving, write the marker, wait until it is published. */

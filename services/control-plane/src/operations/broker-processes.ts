@@ -9,7 +9,7 @@ import { brokerDbUrl, type OperationsContext } from './context.js';
 
 /**
  * How a broker of this Region is started: its own database, the control plane's console user
- * (BROKER_USERS), this Region's NATS for the relay (BROKER_NATS_*) and, for a replica, the
+ * (BROKER_CONTROL_PLANE_USER/PASSWORD), this Region's NATS for the relay (BROKER_NATS_*) and, for a replica, the
  * REPLICA role from its first start, so it never serves a client before it knows its primary.
  */
 export function brokerProcessSpec(
@@ -19,7 +19,13 @@ export function brokerProcessSpec(
   const c = context.config;
   const env: Record<string, string> = {
     LOG_LEVEL: c.CONTROL_PLANE_CHILD_LOG_LEVEL,
-    BROKER_USERS: `${broker.adminUser.username}:${broker.adminUser.password}`,
+    // The control plane's console user is the broker's bootstrap user, never stored in its
+    // store: left out of the replicated state and of the digest, a reboot of either broker of a
+    // pair cannot make the two stores differ. No other user is created at start (the default
+    // admin:admin of a standalone broker included): the broker's users come from its spec.
+    BROKER_USERS: '',
+    BROKER_CONTROL_PLANE_USER: broker.adminUser.username,
+    BROKER_CONTROL_PLANE_PASSWORD: broker.adminUser.password,
     BROKER_INITIAL_ROLE: broker.role === 'REPLICA' ? 'REPLICA' : 'PRIMARY',
   };
   const optional: Record<string, string | undefined> = {

@@ -38,7 +38,7 @@ export const metricCatalog: readonly MetricDefinition[] = [
     'broker',
     'crdr_replication_lag_seconds',
     'gauge',
-    'Replica: TP - TC of the last applied event while events are pending, 0 when none is.',
+    'Replica: how far behind: now - TC of the oldest event committed on the primary and not yet applied, 0 when none waits.',
   ),
   define(
     'TotalReplicationLag',
@@ -46,7 +46,7 @@ export const metricCatalog: readonly MetricDefinition[] = [
     'broker',
     'crdr_total_replication_lag_seconds',
     'gauge',
-    'Primary: TA - TC of the last acknowledged event while events are unacknowledged, 0 when none is.',
+    'Primary: how far behind: now - TC of the oldest event committed and not yet acknowledged by the replica, 0 when none waits (worst replica).',
   ),
   define(
     'PrimaryWaitTime',
@@ -194,3 +194,21 @@ export interface Sample {
   readonly timestampMs: number;
   readonly value: number;
 }
+
+/**
+ * `crdr_replication_status{status="REPLICATING"|"PAUSED"|"STALLED"}`: 1 for a pair's current
+ * status, 0 for the others, per broker of a pair; for alerts. Exported on /metrics only (it is no
+ * Amazon MQ metric, and a status is no value to average).
+ */
+export interface StatusSample {
+  readonly region: string;
+  readonly broker: string;
+  readonly status: string;
+  readonly timestampMs: number;
+  readonly value: number;
+}
+
+export const replicationStatusFamily = {
+  name: 'crdr_replication_status',
+  help: 'Per broker of a pair: 1 for the replication status it is in (REPLICATING, PAUSED or STALLED), 0 for the others.',
+} as const;

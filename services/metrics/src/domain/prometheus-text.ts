@@ -1,4 +1,10 @@
-import { findMetric, metricCatalog, type Sample } from './metric-catalog.js';
+import {
+  findMetric,
+  metricCatalog,
+  replicationStatusFamily,
+  type Sample,
+  type StatusSample,
+} from './metric-catalog.js';
 
 const escapeLabel = (value: string): string =>
   value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -9,7 +15,10 @@ const escapeHelp = (value: string): string => value.replace(/\\/g, '\\\\').repla
  * metric with HELP and TYPE, labels `region`, `broker` and (per destination) `destination`.
  * Durations are converted to seconds, Prometheus's base unit.
  */
-export function renderPrometheusText(samples: readonly Sample[]): string {
+export function renderPrometheusText(
+  samples: readonly Sample[],
+  statuses: readonly StatusSample[] = [],
+): string {
   const byMetric = new Map<string, Sample[]>();
   for (const sample of samples) {
     const list = byMetric.get(sample.metric);
@@ -30,6 +39,22 @@ export function renderPrometheusText(samples: readonly Sample[]): string {
       ].join(',');
       const value = definition.unit === 'Milliseconds' ? sample.value / 1000 : sample.value;
       lines.push(`${definition.prometheusName}{${labels}} ${value} ${sample.timestampMs}`);
+    }
+  }
+  if (statuses.length > 0) {
+    lines.push(
+      `# HELP ${replicationStatusFamily.name} ${escapeHelp(replicationStatusFamily.help)}`,
+    );
+    lines.push(`# TYPE ${replicationStatusFamily.name} gauge`);
+    for (const sample of statuses) {
+      const labels = [
+        `region="${escapeLabel(sample.region)}"`,
+        `broker="${escapeLabel(sample.broker)}"`,
+        `status="${escapeLabel(sample.status)}"`,
+      ].join(',');
+      lines.push(
+        `${replicationStatusFamily.name}{${labels}} ${sample.value} ${sample.timestampMs}`,
+      );
     }
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

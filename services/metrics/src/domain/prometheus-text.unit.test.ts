@@ -28,6 +28,22 @@ describe('renderPrometheusText', () => {
     );
   });
 
+  it('writes crdr_replication_status with one series per status, 1 for the current one', () => {
+    const text = renderPrometheusText(
+      [],
+      ['REPLICATING', 'PAUSED', 'STALLED'].map((status) => ({
+        region: 'r',
+        broker: 'b',
+        status,
+        timestampMs: 5,
+        value: status === 'STALLED' ? 1 : 0,
+      })),
+    );
+    expect(text).toContain('# TYPE crdr_replication_status gauge\n');
+    expect(text).toContain('crdr_replication_status{region="r",broker="b",status="STALLED"} 1 5\n');
+    expect(text).toContain('crdr_replication_status{region="r",broker="b",status="PAUSED"} 0 5\n');
+  });
+
   it('is empty without samples', () => {
     expect(renderPrometheusText([])).toBe('');
   });

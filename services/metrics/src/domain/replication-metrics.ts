@@ -1,8 +1,14 @@
+import { replicationLagMs, type PairProgress } from '@crdr/replication';
+
 /**
  * The CRDR metrics (docs/architecture.md, "Metrics"), computed from what a primary broker and a
  * replicator report. TC = event created on the primary, TP = applied on the replica, TA =
  * acknowledged back to the primary; all epoch milliseconds, 0 when not known. `nowMs` is passed
  * in so that the figures depend on no clock.
+ *
+ * Both lags mean "how far behind": now − TC of the oldest event committed on the primary and not
+ * yet applied (acknowledged) on the replica, 0 when none waits. They grow every second while
+ * replication is stopped, whatever stopped it.
  */
 
 /** One replica's durable consumer of a primary's log, as the primary sees it. */
@@ -14,6 +20,8 @@ export interface ReplicaAcknowledgementFigures {
   /** TA of the last acknowledged event. */
   readonly acknowledgedAtMs: number;
   readonly pendingCount: bigint;
+  /** TC of the oldest event written to the log and not acknowledged; 0 when none or not known. */
+  readonly oldestUnacknowledgedCreatedAtMs?: number;
 }
 
 /** A primary's side of its log (BrokerAdminService.GetReplicationStatus). */
@@ -35,6 +43,12 @@ export interface ReplicatorFigures {
   readonly pendingCount: bigint;
   /** The newest sequence the replicator knows the log holds. */
   readonly lastKnownSequence: bigint;
+  /** TC of the oldest event not applied yet (else when events were first seen waiting); 0: none. */
+  readonly oldestPendingCreatedAtMs?: number;
+  /** CONNECTING, RUNNING, PAUSED or FAILED. */
+  readonly state?: string;
+  /** Why the state is FAILED or CONNECTING. */
+  readonly error?: string;
   /** Per destination: TC and TP of the last applied event that changed it. */
   readonly destinations?: ReadonlyArray<{
     readonly destination: string;
@@ -44,16 +58,15 @@ export interface ReplicatorFigures {
 }
 
 export interface PrimaryReplicationMetrics {
-  /** Undefined while no replica has acknowledged any event (the lag has no defined value). */
-  readonly totalReplicationLagMs: number | undefined;
+  /** The worst replica's lag; 0 when every replica has everything (or none is known yet). */
+  readonly totalReplicationLagMs: number;
   /** Undefined while the log holds no event. */
   readonly primaryWaitTimeMs: number | undefined;
   readonly replicationQueueSize: number;
 }
 
 export interface ReplicaReplicationMetrics {
-  /** Undefined while events are pending and none was ever applied. */
-  readonly replicationLagMs: number | undefined;
+  readonly replicationLagMs: number;
   /** Undefined while no event was ever applied. */
   readonly replicaWaitTimeMs: number | undefined;
   readonly replicationQueueSize: number;
@@ -70,6 +83,25 @@ function unacknowledged(log: PrimaryLogFigures, replica: ReplicaAcknowledgementF
 }
 
 /**
+ * One replica's progress as the primary sees it: events written and not acknowledged, the TC of
+ * the oldest of them, and when the acknowledgement last advanced.
+ */
+export function primarySideProgress(
+  log: PrimaryLogFigures,
+  replica: ReplicaAcknowledgementFigures,
+): PairProgress {
+  const behind = log.lastSequence - replica.acknowledgedSequence;
+  const waitingEvents = behind > 0n ? behind : 0n;
+  // The broker could not read the oldest waiting event's TC: the newest one's is a lower bound.
+  const oldest = replica.oldestUnacknowledgedCreatedAtMs ?? 0;
+  return {
+    waitingEvents,
+    oldestWaitingCreatedAtMs: oldest > 0 ? oldest : log.lastCreatedAtMs,
+    lastProgressAtMs: replica.acknowledgedAtMs,
+  };
+}
+
+/**
  * The primary's metrics. With several replicas (several consumers of one log) each figure is
  * the worst replica's: the one an operator must watch.
  */
@@ -77,20 +109,13 @@ export function primaryReplicationMetrics(
   log: PrimaryLogFigures,
   nowMs: number,
 ): PrimaryReplicationMetrics {
-  let totalReplicationLagMs: number | undefined;
+  let totalReplicationLagMs = 0;
   let queueSize = 0n;
   for (const replica of log.replicas) {
     const pending = unacknowledged(log, replica);
     if (pending > queueSize) queueSize = pending;
-    let lagMs: number | undefined;
-    if (pending === 0n) lagMs = 0;
-    else if (replica.acknowledgedCreatedAtMs > 0 && replica.acknowledgedAtMs > 0)
-      lagMs = nonNegative(replica.acknowledgedAtMs - replica.acknowledgedCreatedAtMs);
-    if (
-      lagMs !== undefined &&
-      (totalReplicationLagMs === undefined || lagMs > totalReplicationLagMs)
-    )
-      totalReplicationLagMs = lagMs;
+    const lagMs = replicationLagMs(primarySideProgress(log, replica), nowMs);
+    if (lagMs > totalReplicationLagMs) totalReplicationLagMs = lagMs;
   }
   return {
     totalReplicationLagMs,
@@ -107,25 +132,29 @@ export function replicatorPending(figures: ReplicatorFigures): bigint {
   return known > figures.pendingCount ? known : figures.pendingCount;
 }
 
+/** The replica's progress as its replicator tells it. */
+export function replicatorProgress(figures: ReplicatorFigures): PairProgress {
+  const waitingEvents = replicatorPending(figures);
+  const oldest = figures.oldestPendingCreatedAtMs ?? 0;
+  return {
+    waitingEvents,
+    // A replicator that does not say (an older one) waits at least since its last apply.
+    oldestWaitingCreatedAtMs: oldest > 0 ? oldest : figures.lastAppliedAtMs,
+    lastProgressAtMs: figures.lastAppliedAtMs,
+  };
+}
+
 /**
- * The replica's metrics. Per destination, the lag is the replica's lag restricted to the events
- * that changed the destination: TP - TC of the last applied one while events are pending, 0 when
- * none is.
+ * The replica's metrics. Per destination, the lag is TP - TC of the last applied event that
+ * changed the destination while events are pending, 0 when none is.
  */
 export function replicaReplicationMetrics(
   figures: ReplicatorFigures,
   nowMs: number,
 ): ReplicaReplicationMetrics {
   const pending = replicatorPending(figures);
-  const applied = figures.lastAppliedAtMs > 0 && figures.lastCreatedAtMs > 0;
-  const replicationLagMs =
-    pending === 0n
-      ? 0
-      : applied
-        ? nonNegative(figures.lastAppliedAtMs - figures.lastCreatedAtMs)
-        : undefined;
   return {
-    replicationLagMs,
+    replicationLagMs: replicationLagMs(replicatorProgress(figures), nowMs),
     replicaWaitTimeMs:
       figures.lastAppliedAtMs > 0 ? nonNegative(nowMs - figures.lastAppliedAtMs) : undefined,
     replicationQueueSize: Number(pending),

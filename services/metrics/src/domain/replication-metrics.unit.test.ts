@@ -24,66 +24,84 @@ describe('ReplicationLag and ReplicaWaitTime (replica)', () => {
     expect(m.replicaWaitTimeMs).toBe(3_750);
   });
 
-  it('is TP - TC of the last applied event while events are pending', () => {
-    const paused = replicator({ pendingCount: 3n, lastKnownSequence: 13n });
+  it('is how far behind: now - TC of the oldest waiting event, growing every second while paused', () => {
+    const paused = replicator({
+      pendingCount: 3n,
+      lastKnownSequence: 13n,
+      oldestPendingCreatedAtMs: 1_500,
+    });
     const early = replicaReplicationMetrics(paused, 2_000);
+    const later = replicaReplicationMetrics(paused, 3_000);
     const late = replicaReplicationMetrics(paused, 60_000);
-    expect(early.replicationLagMs).toBe(250);
-    // Paused: the definition's lag stays put while the wait since the last apply grows.
-    expect(late.replicationLagMs).toBe(250);
+    expect(early.replicationLagMs).toBe(500);
+    expect(later.replicationLagMs).toBe(1_500);
+    expect(late.replicationLagMs).toBe(58_500);
     expect(early.replicaWaitTimeMs).toBe(750);
     expect(late.replicaWaitTimeMs).toBe(58_750);
     expect(late.replicationQueueSize).toBe(3);
   });
 
-  it('grows when the events that waited are applied late, and falls to 0 once none is pending', () => {
-    // Paused at 1 250; events created at 2 000..2 010; resumed at 9 000, one batch applied.
+  it('follows the oldest event still waiting as the replica catches up, and falls to 0 once none waits', () => {
+    // Events created at 2 000..2 010 waited; one batch applied at 9 000, the next waits.
     const catchingUp = replicator({
       appliedSequence: 12n,
       lastCreatedAtMs: 2_001,
       lastAppliedAtMs: 9_000,
       pendingCount: 9n,
       lastKnownSequence: 21n,
+      oldestPendingCreatedAtMs: 2_002,
     });
-    expect(replicaReplicationMetrics(catchingUp, 9_100).replicationLagMs).toBe(6_999);
+    expect(replicaReplicationMetrics(catchingUp, 9_100).replicationLagMs).toBe(7_098);
     const caughtUp = replicator({
       appliedSequence: 21n,
       lastCreatedAtMs: 2_010,
       lastAppliedAtMs: 9_050,
       pendingCount: 0n,
       lastKnownSequence: 21n,
+      oldestPendingCreatedAtMs: 0,
     });
     expect(replicaReplicationMetrics(caughtUp, 9_200).replicationLagMs).toBe(0);
   });
 
   it('counts as pending what the log is known to hold beyond the applied sequence', () => {
     const m = replicaReplicationMetrics(
-      replicator({ pendingCount: 0n, lastKnownSequence: 15n }),
+      replicator({ pendingCount: 0n, lastKnownSequence: 15n, oldestPendingCreatedAtMs: 1_800 }),
       2_000,
     );
     expect(m.replicationQueueSize).toBe(5);
-    expect(m.replicationLagMs).toBe(250);
+    expect(m.replicationLagMs).toBe(200);
   });
 
-  it('has no lag value while events are pending and none was ever applied', () => {
-    const m = replicaReplicationMetrics(
+  it('has a lag even before any event was applied, so the series exists from the start', () => {
+    const waiting = replicaReplicationMetrics(
       replicator({
         appliedSequence: 0n,
         lastCreatedAtMs: 0,
         lastAppliedAtMs: 0,
         pendingCount: 4n,
         lastKnownSequence: 4n,
+        oldestPendingCreatedAtMs: 1_000,
       }),
       2_000,
     );
-    expect(m.replicationLagMs).toBeUndefined();
-    expect(m.replicaWaitTimeMs).toBeUndefined();
-    expect(m.replicationQueueSize).toBe(4);
+    expect(waiting.replicationLagMs).toBe(1_000);
+    expect(waiting.replicaWaitTimeMs).toBeUndefined();
+    expect(waiting.replicationQueueSize).toBe(4);
+    const empty = replicaReplicationMetrics(
+      replicator({ appliedSequence: 0n, lastCreatedAtMs: 0, lastAppliedAtMs: 0 }),
+      2_000,
+    );
+    expect(empty.replicationLagMs).toBe(0);
   });
 
   it('never reports a negative lag when clocks disagree', () => {
     const m = replicaReplicationMetrics(
-      replicator({ lastCreatedAtMs: 2_000, lastAppliedAtMs: 1_900, pendingCount: 1n }),
+      replicator({
+        lastCreatedAtMs: 2_000,
+        lastAppliedAtMs: 1_900,
+        pendingCount: 1n,
+        oldestPendingCreatedAtMs: 2_100,
+      }),
       1_800,
     );
     expect(m.replicationLagMs).toBe(0);
@@ -131,7 +149,30 @@ describe('TotalReplicationLag, PrimaryWaitTime and ReplicationQueueSize (primary
     expect(m.primaryWaitTimeMs).toBe(6_000);
   });
 
-  it('is TA - TC of the last acknowledged event while events are unacknowledged', () => {
+  it('is how far behind: now - TC of the oldest unacknowledged event, growing while none is acknowledged', () => {
+    const stuck = log({
+      lastSequence: 27n,
+      lastCreatedAtMs: 9_000,
+      replicas: [
+        {
+          consumer: 'b',
+          acknowledgedSequence: 20n,
+          acknowledgedCreatedAtMs: 4_000,
+          acknowledgedAtMs: 4_300,
+          pendingCount: 5n,
+          oldestUnacknowledgedCreatedAtMs: 4_100,
+        },
+      ],
+    });
+    const m = primaryReplicationMetrics(stuck, 10_000);
+    expect(m.totalReplicationLagMs).toBe(5_900);
+    expect(primaryReplicationMetrics(stuck, 40_000).totalReplicationLagMs).toBe(35_900);
+    // Written but not yet acknowledged: the 2 not yet published count too.
+    expect(m.replicationQueueSize).toBe(7);
+    expect(m.primaryWaitTimeMs).toBe(1_000);
+  });
+
+  it('falls back on the newest event as a lower bound when the oldest waiting one cannot be read', () => {
     const m = primaryReplicationMetrics(
       log({
         lastSequence: 27n,
@@ -142,16 +183,14 @@ describe('TotalReplicationLag, PrimaryWaitTime and ReplicationQueueSize (primary
             acknowledgedSequence: 20n,
             acknowledgedCreatedAtMs: 4_000,
             acknowledgedAtMs: 4_300,
-            pendingCount: 5n,
+            pendingCount: 7n,
+            oldestUnacknowledgedCreatedAtMs: 0,
           },
         ],
       }),
       10_000,
     );
-    expect(m.totalReplicationLagMs).toBe(300);
-    // Written but not yet acknowledged: the 2 not yet published count too.
-    expect(m.replicationQueueSize).toBe(7);
-    expect(m.primaryWaitTimeMs).toBe(1_000);
+    expect(m.totalReplicationLagMs).toBe(1_000);
   });
 
   it('reports the worst replica when several consume the log', () => {
@@ -165,6 +204,7 @@ describe('TotalReplicationLag, PrimaryWaitTime and ReplicationQueueSize (primary
             acknowledgedCreatedAtMs: 5_000,
             acknowledgedAtMs: 5_100,
             pendingCount: 1n,
+            oldestUnacknowledgedCreatedAtMs: 9_000,
           },
           {
             consumer: 'c',
@@ -172,16 +212,17 @@ describe('TotalReplicationLag, PrimaryWaitTime and ReplicationQueueSize (primary
             acknowledgedCreatedAtMs: 4_000,
             acknowledgedAtMs: 6_000,
             pendingCount: 10n,
+            oldestUnacknowledgedCreatedAtMs: 4_500,
           },
         ],
       }),
       10_000,
     );
-    expect(m.totalReplicationLagMs).toBe(2_000);
+    expect(m.totalReplicationLagMs).toBe(5_500);
     expect(m.replicationQueueSize).toBe(10);
   });
 
-  it('has no lag value while nothing was ever acknowledged, and no wait before any event', () => {
+  it('is 0 from the start, before any event, and has no wait before any event', () => {
     const m = primaryReplicationMetrics(
       {
         lastSequence: 0n,
@@ -198,8 +239,11 @@ describe('TotalReplicationLag, PrimaryWaitTime and ReplicationQueueSize (primary
       },
       10_000,
     );
-    expect(m.totalReplicationLagMs).toBeUndefined();
+    expect(m.totalReplicationLagMs).toBe(0);
     expect(m.primaryWaitTimeMs).toBeUndefined();
+    expect(
+      primaryReplicationMetrics({ ...log({}), replicas: [] }, 10_000).totalReplicationLagMs,
+    ).toBe(0);
     expect(m.replicationQueueSize).toBe(3);
   });
 });

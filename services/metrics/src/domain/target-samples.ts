@@ -1,7 +1,17 @@
-import type { Sample } from './metric-catalog.js';
+import {
+  replicationHealth,
+  replicationHealthStatuses,
+  replicationLagMs,
+  worseHealth,
+  type PairProgress,
+  type ReplicationHealth,
+} from '@crdr/replication';
+import type { Sample, StatusSample } from './metric-catalog.js';
 import {
   primaryReplicationMetrics,
+  primarySideProgress,
   replicaReplicationMetrics,
+  replicatorProgress,
   type PrimaryLogFigures,
   type ReplicatorFigures,
 } from './replication-metrics.js';
@@ -36,8 +46,19 @@ export interface TargetFigures {
   readonly broker?: BrokerFigures;
   /** Set when the broker is a CRDR primary. */
   readonly primaryLog?: PrimaryLogFigures;
-  /** Set when the broker is a replica with a replicator. */
+  /** Set when the broker is a replica with a replicator that answered. */
   readonly replicator?: ReplicatorFigures;
+  /**
+   * Set when the broker is a replica whose replicator could not be read (down, restarting, not
+   * started): why. Its lag is then measured from `fallbackProgress`.
+   */
+  readonly replicatorUnreachable?: string;
+  /**
+   * A replica's progress when its replicator cannot answer: from the primary's side when it can
+   * be read (its log head and the replica's acknowledged position), else the replicator's last
+   * answer (nothing was applied since, so its oldest waiting event still waits).
+   */
+  readonly fallbackProgress?: PairProgress;
 }
 
 /** The samples of one target at `nowMs`. */
@@ -77,6 +98,12 @@ export function samplesOf(figures: TargetFigures, nowMs: number): Sample[] {
     add('PrimaryWaitTime', m.primaryWaitTimeMs);
     add('ReplicationQueueSize', m.replicationQueueSize);
   }
+  if (figures.replicator === undefined && figures.replicatorUnreachable !== undefined) {
+    // The series stays while the replicator is down, and grows while events wait.
+    const progress = figures.fallbackProgress;
+    add('ReplicationLag', progress === undefined ? 0 : replicationLagMs(progress, nowMs));
+    if (progress !== undefined) add('ReplicationQueueSize', Number(progress.waitingEvents));
+  }
   if (figures.replicator !== undefined) {
     const m = replicaReplicationMetrics(figures.replicator, nowMs);
     add('ReplicationLag', m.replicationLagMs);
@@ -87,4 +114,54 @@ export function samplesOf(figures: TargetFigures, nowMs: number): Sample[] {
     for (const d of m.destinations) add('DestinationReplicationLag', d.lagMs, d.destination);
   }
   return samples;
+}
+
+/**
+ * The pair's health as this target shows it: a replica's from its replicator (or from its
+ * absence), a primary's from its log and the worst replica's acknowledgements. Undefined for a
+ * broker that is not in a pair.
+ */
+export function healthOf(figures: TargetFigures, nowMs: number): ReplicationHealth | undefined {
+  if (figures.replicator !== undefined) {
+    const r = figures.replicator;
+    return replicationHealth(
+      {
+        replicator: { reachable: true, state: r.state ?? 'RUNNING', error: r.error ?? '' },
+        progress: replicatorProgress(r),
+      },
+      nowMs,
+    );
+  }
+  if (figures.replicatorUnreachable !== undefined) {
+    return replicationHealth(
+      {
+        replicator: { reachable: false, error: figures.replicatorUnreachable },
+        ...(figures.fallbackProgress === undefined ? {} : { progress: figures.fallbackProgress }),
+      },
+      nowMs,
+    );
+  }
+  const log = figures.primaryLog;
+  if (log === undefined) return undefined;
+  let health: ReplicationHealth = { status: 'REPLICATING', reason: '' };
+  for (const replica of log.replicas) {
+    health = worseHealth(
+      health,
+      replicationHealth({ progress: primarySideProgress(log, replica) }, nowMs),
+    );
+  }
+  return health;
+}
+
+/** `crdr_replication_status{status=...}`: 1 for the pair's current status, 0 for the others. */
+export function statusSamplesOf(figures: TargetFigures, nowMs: number): StatusSample[] {
+  const health = healthOf(figures, nowMs);
+  if (health === undefined) return [];
+  return replicationHealthStatuses.map((status) => ({
+    region: figures.region,
+    broker: figures.brokerId,
+    status,
+    timestampMs: nowMs,
+    value: status === health.status ? 1 : 0,
+  }));
 }

@@ -16,6 +16,11 @@ export interface ReplicatorStatus {
   readonly pendingCount: number;
   /** The newest sequence known to be in the log. */
   readonly lastKnownSequence: bigint;
+  /**
+   * TC (epoch ms) of the oldest event of the log not applied yet, as far as known (else when
+   * events were first seen waiting); 0 when none waits.
+   */
+  readonly oldestPendingCreatedAtMs?: number;
   /** Why the state is FAILED or CONNECTING; empty otherwise. */
   readonly error: string;
   /** Per destination, TC and TP of the last applied event that changed it (metrics). */

@@ -142,9 +142,18 @@ export function createBrokerAdminServiceHandlers(
       const users = await admin.listUsers();
       return { users: users.map(toProtoUser) };
     }),
-    GetReplicationStatus: adminCall(() => {
+    GetReplicationStatus: adminCall(async () => {
       const r = admin.replicationStatus();
-      return Promise.resolve({
+      // The oldest event each replica still waits for, from this broker's own log: the
+      // "how far behind" lags are measured from it, whatever the replica's side can answer.
+      const oldest = await Promise.all(
+        r.replicas.map((a) =>
+          a.acknowledgedSeq < r.lastSeq
+            ? admin.createdAtAfter(a.acknowledgedSeq)
+            : Promise.resolve(0),
+        ),
+      );
+      return {
         role: r.role.role,
         dataReplicationMode: r.role.dataReplicationMode,
         epoch: r.role.epoch.toString(),
@@ -152,14 +161,15 @@ export function createBrokerAdminServiceHandlers(
         lastCreatedAtMs: String(r.lastCreatedAtMs),
         publishedSequence: r.publishedSeq.toString(),
         relayConnected: r.relayConnected,
-        replicas: r.replicas.map((a) => ({
+        replicas: r.replicas.map((a, i) => ({
           consumer: a.consumer,
           acknowledgedSequence: a.acknowledgedSeq.toString(),
           acknowledgedCreatedAtMs: String(a.acknowledgedCreatedAtMs),
           acknowledgedAtMs: String(a.acknowledgedAtMs),
           pendingCount: String(a.pending),
+          oldestUnacknowledgedCreatedAtMs: String(oldest[i] ?? 0),
         })),
-      });
+      };
     }),
     GetStateDigest: adminCall(async () => {
       const d = await admin.stateDigest();

@@ -3,6 +3,7 @@ import { unaryHandler, type controlPlaneV1, type HandlerOptions } from '@crdr/pr
 import { instanceStates } from '../broker/broker-admin.client.js';
 import type { BrokerRepository } from '../pg/broker.repository.js';
 import type { SupervisionStatus } from '../provisioning/local-supervisor.js';
+import type { ReplicationHealth } from '@crdr/replication';
 import { asBrokerId, type BrokerAggregate } from '../../domain/broker.types.js';
 import { parseDataReplicationMode } from '../../domain/broker.validation.js';
 import type { createLifecycleOperations } from '../../operations/lifecycle.js';
@@ -35,6 +36,11 @@ export interface ControlPlaneServiceOptions {
   readonly supervision?: (brokerId: string) => SupervisionStatus | undefined;
   /** The Region's console, for each instance's ConsoleURL; none when no console runs. */
   readonly consoleUrl?: () => string | undefined;
+  /**
+   * The live health of a replicating pair (PAUSED or STALLED with why), shown instead of the
+   * registry's status; undefined while it replicates.
+   */
+  readonly pairHealth?: (broker: BrokerAggregate) => Promise<ReplicationHealth | undefined>;
   readonly handlerOptions?: HandlerOptions;
 }
 
@@ -71,10 +77,16 @@ export function createControlPlaneServiceHandlers(
     CreateBroker: unaryHandler((request) => lifecycle.createBroker(request), h),
     DescribeBroker: unaryHandler(async (request) => {
       const broker = await existing(request.brokerId);
-      const described = toDescribeBroker(broker);
-      if (broker.state !== 'RUNNING' || broker.instances.length === 0) return described;
       const supervised = options.supervision?.(broker.brokerId)?.state;
-      const states = (await instanceStates(broker.instances, broker.adminUser)).map((state) =>
+      const [health, probed] = await Promise.all([
+        options.pairHealth?.(broker),
+        broker.state !== 'RUNNING' || broker.instances.length === 0
+          ? undefined
+          : instanceStates(broker.instances, broker.adminUser),
+      ]);
+      const described = toDescribeBroker(broker, health);
+      if (probed === undefined) return described;
+      const states = probed.map((state) =>
         state !== 'UNREACHABLE'
           ? state
           : supervised === 'CRASH_LOOP'

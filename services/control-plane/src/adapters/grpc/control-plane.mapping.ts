@@ -1,5 +1,6 @@
 import { badRequest } from '@crdr/errors';
 import type { controlPlaneV1 } from '@crdr/proto';
+import type { ReplicationHealth } from '@crdr/replication';
 import type { BrokerAggregate } from '../../domain/broker.types.js';
 
 /** Registry state → the AWS-shaped messages of control_plane.proto. */
@@ -15,14 +16,21 @@ export function toBrokerInstances(b: BrokerAggregate): controlPlaneV1.BrokerInst
   }));
 }
 
+/**
+ * The pair's metadata; `health`, when given, is the live PAUSED or STALLED that replaces the
+ * registry's status (with its reason) while it lasts.
+ */
 export function toReplicationMetadata(
   b: BrokerAggregate,
+  health?: ReplicationHealth,
 ): controlPlaneV1.DataReplicationMetadata | undefined {
   if (b.role === undefined) return undefined;
+  const live = health !== undefined && health.status !== 'REPLICATING' ? health : undefined;
   return {
     dataReplicationRole: b.role,
     ...(b.counterpart === undefined ? {} : { dataReplicationCounterpart: b.counterpart }),
-    replicationStatus: b.replicationStatus ?? '',
+    replicationStatus: live?.status ?? b.replicationStatus ?? '',
+    replicationStatusReason: live?.reason ?? '',
     ...(b.promotion === undefined ? {} : { promotion: { ...b.promotion } }),
     ...(b.divergentTail === undefined
       ? {}
@@ -61,8 +69,11 @@ export function shownBrokerState(b: BrokerAggregate): string {
     : b.state;
 }
 
-export function toDescribeBroker(b: BrokerAggregate): controlPlaneV1.DescribeBrokerResponse {
-  const metadata = toReplicationMetadata(b);
+export function toDescribeBroker(
+  b: BrokerAggregate,
+  health?: ReplicationHealth,
+): controlPlaneV1.DescribeBrokerResponse {
+  const metadata = toReplicationMetadata(b, health);
   const pending = toPendingReplicationMetadata(b);
   return {
     brokerId: b.brokerId,

@@ -17,6 +17,8 @@ export interface InternalServiceOptions {
   readonly config: Readonly<ControlPlaneConfig>;
   /** Set with CONTROL_PLANE_PROVISIONER=static. */
   readonly staticProvisioner: StaticProvisioner | undefined;
+  /** How the counterpart's Region sees the pair of a broker of this Region (through the peer). */
+  readonly counterpartHealth: (brokerId: string) => Promise<controlPlaneV1.PairHealth>;
   readonly handlerOptions?: HandlerOptions;
 }
 
@@ -42,9 +44,11 @@ export function createInternalServiceHandlers(
           adminUsername: b.adminUser.username,
           adminPassword: b.adminUser.password,
           brokerState: b.state,
+          replicationStatus: b.replicationStatus ?? '',
         })),
       };
     }, h),
+    GetCounterpartHealth: unaryHandler((request) => options.counterpartHealth(request.brokerId), h),
     RegisterBrokerInstance: unaryHandler(async (request, call) => {
       const staticProvisioner = options.staticProvisioner;
       if (staticProvisioner === undefined) {

@@ -1,8 +1,18 @@
 import { toCrdrError } from '@crdr/errors';
+import { replicationConsumerName, type PairProgress } from '@crdr/replication';
 import type { Logger } from '@crdr/telemetry';
-import type { Sample } from '../../domain/metric-catalog.js';
-import type { ReplicatorFigures } from '../../domain/replication-metrics.js';
-import { samplesOf, type BrokerFigures, type TargetFigures } from '../../domain/target-samples.js';
+import type { Sample, StatusSample } from '../../domain/metric-catalog.js';
+import {
+  primarySideProgress,
+  replicatorProgress,
+  type ReplicatorFigures,
+} from '../../domain/replication-metrics.js';
+import {
+  samplesOf,
+  statusSamplesOf,
+  type BrokerFigures,
+  type TargetFigures,
+} from '../../domain/target-samples.js';
 import type { MetricsRepository } from '../pg/metrics.repository.js';
 import type { BrokerAdminClient, ScrapeClients } from './scrape-clients.js';
 import type { ScrapeTarget, TargetSource } from './targets.js';
@@ -28,6 +38,8 @@ export interface Collector {
   collectOnce(): Promise<CollectionRound>;
   /** The samples of the last round (what /metrics shows). */
   readonly latest: readonly Sample[];
+  /** The pairs' statuses of the last round (`crdr_replication_status` on /metrics). */
+  readonly latestStatuses: readonly StatusSample[];
   /** When the last round ended (epoch ms), 0 before the first. */
   readonly lastRoundAtMs: number;
 }
@@ -87,6 +99,9 @@ async function replicatorFigures(
     lastAppliedAtMs: Number(status.lastAppliedAtMs),
     pendingCount: BigInt(status.pendingCount),
     lastKnownSequence: BigInt(status.lastKnownSequence),
+    oldestPendingCreatedAtMs: Number(status.oldestPendingCreatedAtMs),
+    state: status.state,
+    error: status.error,
     destinations: status.destinations.map((d) => ({
       destination: d.destination,
       lastCreatedAtMs: Number(d.lastCreatedAtMs),
@@ -125,6 +140,7 @@ async function scrape(
               acknowledgedCreatedAtMs: Number(r.acknowledgedCreatedAtMs),
               acknowledgedAtMs: Number(r.acknowledgedAtMs),
               pendingCount: BigInt(r.pendingCount),
+              oldestUnacknowledgedCreatedAtMs: Number(r.oldestUnacknowledgedCreatedAtMs),
             })),
           },
         };
@@ -134,16 +150,61 @@ async function scrape(
     }
   }
   if (replicator.status === 'rejected') {
-    errors.push(`replicator: ${toCrdrError(replicator.reason).message}`);
+    const why = toCrdrError(replicator.reason).message;
+    errors.push(`replicator: ${why}`);
+    if (expectsReplicator(target)) figures = { ...figures, replicatorUnreachable: why };
   } else if (replicator.value !== undefined) {
     figures = { ...figures, replicator: replicator.value };
+  } else if (expectsReplicator(target)) {
+    figures = { ...figures, replicatorUnreachable: 'no replicator runs for this replica' };
   }
   return { figures, errors };
+}
+
+/** A replica whose pair replicates now: a replicator must be applying its primary's log. */
+function expectsReplicator(target: ScrapeTarget): boolean {
+  return (
+    target.dataReplicationRole === 'REPLICA' &&
+    ['REPLICATING', 'PROMOTED', 'DEMOTED'].includes(target.replicationStatus)
+  );
+}
+
+/** The replica's progress from a primary measured in the same round, when this Region has it. */
+function colocatedPrimaryProgress(
+  brokerId: string,
+  results: ReadonlyArray<{ readonly figures: TargetFigures }>,
+): PairProgress | undefined {
+  const consumer = replicationConsumerName(brokerId);
+  for (const { figures } of results) {
+    const log = figures.primaryLog;
+    const replica = log?.replicas.find((r) => r.consumer === consumer);
+    if (log !== undefined && replica !== undefined) return primarySideProgress(log, replica);
+  }
+  return undefined;
 }
 
 export function createCollector(options: CollectorOptions): Collector {
   const { log, repository, clients } = options;
   let latest: readonly Sample[] = [];
+  let latestStatuses: readonly StatusSample[] = [];
+  /** Each replica's progress as its replicator last told it: the fallback while it is down. */
+  const lastReplicatorProgress = new Map<string, PairProgress>();
+
+  /** A replica's progress while its replicator cannot answer (see TargetFigures). */
+  const fallbackProgress = async (
+    brokerId: string,
+    results: ReadonlyArray<{ readonly figures: TargetFigures }>,
+  ): Promise<PairProgress | undefined> => {
+    const colocated = colocatedPrimaryProgress(brokerId, results);
+    if (colocated !== undefined) return colocated;
+    try {
+      const remote = await options.targets.counterpartProgress(brokerId);
+      if (remote !== undefined) return remote;
+    } catch (error) {
+      log.debug({ err: error, brokerId }, "metrics: the primary's side did not answer");
+    }
+    return lastReplicatorProgress.get(brokerId);
+  };
   let lastRoundAtMs = 0;
   /** The last problem logged per target, so a lasting one is logged once, not every second. */
   const reported = new Map<string, string>();
@@ -174,10 +235,27 @@ export function createCollector(options: CollectorOptions): Collector {
         targetsError = message;
         return { samples: [], failures: new Map([['', message]]) };
       }
-      const results = await Promise.all(targets.map((t) => scrape(t, options.region, clients)));
+      const scraped = await Promise.all(targets.map((t) => scrape(t, options.region, clients)));
       clients.sweep();
+      const results = await Promise.all(
+        scraped.map(async (r) => {
+          const { figures } = r;
+          if (figures.replicator !== undefined) {
+            lastReplicatorProgress.set(figures.brokerId, replicatorProgress(figures.replicator));
+          }
+          if (figures.replicatorUnreachable === undefined) return r;
+          const progress = await fallbackProgress(figures.brokerId, scraped);
+          return progress === undefined
+            ? r
+            : { ...r, figures: { ...figures, fallbackProgress: progress } };
+        }),
+      );
+      for (const brokerId of [...lastReplicatorProgress.keys()]) {
+        if (!targets.some((t) => t.brokerId === brokerId)) lastReplicatorProgress.delete(brokerId);
+      }
       const nowMs = options.now();
       const samples = results.flatMap((r) => samplesOf(r.figures, nowMs));
+      const statuses = results.flatMap((r) => statusSamplesOf(r.figures, nowMs));
       const failures = new Map<string, string>();
       for (const [i, result] of results.entries()) {
         const brokerId = targets[i]!.brokerId;
@@ -191,11 +269,15 @@ export function createCollector(options: CollectorOptions): Collector {
       await repository.insert(samples);
       await repository.deleteBefore(nowMs - options.retentionMs);
       latest = samples;
+      latestStatuses = statuses;
       lastRoundAtMs = nowMs;
       return { samples, failures };
     },
     get latest() {
       return latest;
+    },
+    get latestStatuses() {
+      return latestStatuses;
     },
     get lastRoundAtMs() {
       return lastRoundAtMs;

@@ -1,4 +1,5 @@
 import { createClient, loadProto, type ClientOf, type ProtoGrpcType } from '@crdr/proto';
+import type { PairProgress } from '@crdr/replication';
 import type { StaticTarget } from '../../config.js';
 
 /** A broker to measure, as the Region's control plane (or METRICS_TARGETS) describes it. */
@@ -6,6 +7,11 @@ export type ScrapeTarget = StaticTarget;
 
 export interface TargetSource {
   list(): Promise<readonly ScrapeTarget[]>;
+  /**
+   * A replica's progress as its primary's side sees it (through the control plane and its peer
+   * in the primary's Region); undefined when it cannot be told.
+   */
+  counterpartProgress(brokerId: string): Promise<PairProgress | undefined>;
   close(): void;
 }
 
@@ -14,7 +20,11 @@ type ControlPlaneInternalClient = ClientOf<
 >;
 
 export function staticTargets(targets: readonly ScrapeTarget[]): TargetSource {
-  return { list: () => Promise.resolve(targets), close: () => undefined };
+  return {
+    list: () => Promise.resolve(targets),
+    counterpartProgress: () => Promise.resolve(undefined),
+    close: () => undefined,
+  };
 }
 
 /** The targets of the Region's control plane (ControlPlaneInternalService.ListTargets). */
@@ -39,7 +49,18 @@ export function controlPlaneTargets(address: string, deadlineMs: number): Target
         replicatorGrpcEndpoint: t.replicatorGrpcEndpoint,
         adminUsername: t.adminUsername,
         adminPassword: t.adminPassword,
+        replicationStatus: t.replicationStatus,
       }));
+    },
+    async counterpartProgress(brokerId) {
+      const health = await client.getCounterpartHealth({ brokerId });
+      const progress = health.progress;
+      if (progress === null || progress === undefined) return undefined;
+      return {
+        waitingEvents: BigInt(progress.waitingEvents),
+        oldestWaitingCreatedAtMs: Number(progress.oldestWaitingCreatedAtMs),
+        lastProgressAtMs: Number(progress.lastProgressAtMs),
+      };
     },
     close: () => client.close(),
   };

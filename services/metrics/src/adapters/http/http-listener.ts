@@ -29,7 +29,9 @@ export async function createHttpListener(options: HttpListenerOptions): Promise<
     }
     if (path === '/metrics') {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      response.end(renderPrometheusText(options.collector.latest));
+      response.end(
+        renderPrometheusText(options.collector.latest, options.collector.latestStatuses),
+      );
       return;
     }
     if (path === '/healthz') {

@@ -21,6 +21,7 @@ export function toGetStatusResponse(
     pendingCount: String(status.pendingCount),
     error: status.error,
     lastKnownSequence: status.lastKnownSequence.toString(),
+    oldestPendingCreatedAtMs: String(status.oldestPendingCreatedAtMs ?? 0),
     destinations: (status.destinations ?? []).map((d) => ({
       destination: d.destination,
       lastCreatedAtMs: String(d.lastCreatedAtMs),

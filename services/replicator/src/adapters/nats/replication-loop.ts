@@ -370,6 +370,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
         lastAppliedAtMs: current?.lastAppliedAtMs ?? 0,
         pendingCount: progress.pendingCount,
         lastKnownSequence: progress.lastKnownSequence(position.sequence),
+        oldestPendingCreatedAtMs: progress.oldestPendingCreatedAtMs(position.sequence, now()),
         error,
         destinations: destinationProgress.list(),
       };

@@ -19,6 +19,11 @@ export interface ReplicaAcknowledgement {
    * Events in the log not yet acknowledged by this replica.
    */
   'pendingCount'?: (number | string | Long);
+  /**
+   * TC (epoch ms) of the oldest event written to the log and not yet acknowledged by this
+   * replica (whether published or still in the outbox); 0 when none waits or it is not known.
+   */
+  'oldestUnacknowledgedCreatedAtMs'?: (number | string | Long);
 }
 
 export interface ReplicaAcknowledgement__Output {
@@ -37,4 +42,9 @@ export interface ReplicaAcknowledgement__Output {
    * Events in the log not yet acknowledged by this replica.
    */
   'pendingCount': (string);
+  /**
+   * TC (epoch ms) of the oldest event written to the log and not yet acknowledged by this
+   * replica (whether published or still in the outbox); 0 when none waits or it is not known.
+   */
+  'oldestUnacknowledgedCreatedAtMs': (string);
 }

@@ -3,8 +3,10 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { GetCounterpartHealthRequest as _crdr_controlplane_v1_GetCounterpartHealthRequest, GetCounterpartHealthRequest__Output as _crdr_controlplane_v1_GetCounterpartHealthRequest__Output } from '../../../crdr/controlplane/v1/GetCounterpartHealthRequest.js';
 import type { ListTargetsRequest as _crdr_controlplane_v1_ListTargetsRequest, ListTargetsRequest__Output as _crdr_controlplane_v1_ListTargetsRequest__Output } from '../../../crdr/controlplane/v1/ListTargetsRequest.js';
 import type { ListTargetsResponse as _crdr_controlplane_v1_ListTargetsResponse, ListTargetsResponse__Output as _crdr_controlplane_v1_ListTargetsResponse__Output } from '../../../crdr/controlplane/v1/ListTargetsResponse.js';
+import type { PairHealth as _crdr_controlplane_v1_PairHealth, PairHealth__Output as _crdr_controlplane_v1_PairHealth__Output } from '../../../crdr/controlplane/v1/PairHealth.js';
 import type { RegisterBrokerInstanceRequest as _crdr_controlplane_v1_RegisterBrokerInstanceRequest, RegisterBrokerInstanceRequest__Output as _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output } from '../../../crdr/controlplane/v1/RegisterBrokerInstanceRequest.js';
 import type { RegisterBrokerInstanceResponse as _crdr_controlplane_v1_RegisterBrokerInstanceResponse, RegisterBrokerInstanceResponse__Output as _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output } from '../../../crdr/controlplane/v1/RegisterBrokerInstanceResponse.js';
 
@@ -12,6 +14,27 @@ import type { RegisterBrokerInstanceResponse as _crdr_controlplane_v1_RegisterBr
  * Inside one Region: what the metrics service (and the console) scrape. Not for end users.
  */
 export interface ControlPlaneInternalServiceClient extends grpc.Client {
+  /**
+   * How the counterpart's Region sees the pair of this Region's broker broker_id (asked through
+   * the peer control plane): for a replica, the primary's side of the log. The metrics service
+   * measures a replica's lag with it while the replicator cannot answer. NOT_FOUND for an
+   * unknown broker; an empty answer when the broker is not paired or the peer cannot tell.
+   */
+  GetCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  /**
+   * How the counterpart's Region sees the pair of this Region's broker broker_id (asked through
+   * the peer control plane): for a replica, the primary's side of the log. The metrics service
+   * measures a replica's lag with it while the replicator cannot answer. NOT_FOUND for an
+   * unknown broker; an empty answer when the broker is not paired or the peer cannot tell.
+   */
+  getCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getCounterpartHealth(argument: _crdr_controlplane_v1_GetCounterpartHealthRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  
   ListTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   ListTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   ListTargets(argument: _crdr_controlplane_v1_ListTargetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
@@ -62,6 +85,14 @@ export interface ControlPlaneInternalServiceClient extends grpc.Client {
  * Inside one Region: what the metrics service (and the console) scrape. Not for end users.
  */
 export interface ControlPlaneInternalServiceHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * How the counterpart's Region sees the pair of this Region's broker broker_id (asked through
+   * the peer control plane): for a replica, the primary's side of the log. The metrics service
+   * measures a replica's lag with it while the replicator cannot answer. NOT_FOUND for an
+   * unknown broker; an empty answer when the broker is not paired or the peer cannot tell.
+   */
+  GetCounterpartHealth: grpc.handleUnaryCall<_crdr_controlplane_v1_GetCounterpartHealthRequest__Output, _crdr_controlplane_v1_PairHealth>;
+  
   ListTargets: grpc.handleUnaryCall<_crdr_controlplane_v1_ListTargetsRequest__Output, _crdr_controlplane_v1_ListTargetsResponse>;
   
   /**
@@ -82,6 +113,7 @@ export interface ControlPlaneInternalServiceHandlers extends grpc.UntypedService
 }
 
 export interface ControlPlaneInternalServiceDefinition extends grpc.ServiceDefinition {
+  GetCounterpartHealth: MethodDefinition<_crdr_controlplane_v1_GetCounterpartHealthRequest, _crdr_controlplane_v1_PairHealth, _crdr_controlplane_v1_GetCounterpartHealthRequest__Output, _crdr_controlplane_v1_PairHealth__Output>
   ListTargets: MethodDefinition<_crdr_controlplane_v1_ListTargetsRequest, _crdr_controlplane_v1_ListTargetsResponse, _crdr_controlplane_v1_ListTargetsRequest__Output, _crdr_controlplane_v1_ListTargetsResponse__Output>
   RegisterBrokerInstance: MethodDefinition<_crdr_controlplane_v1_RegisterBrokerInstanceRequest, _crdr_controlplane_v1_RegisterBrokerInstanceResponse, _crdr_controlplane_v1_RegisterBrokerInstanceRequest__Output, _crdr_controlplane_v1_RegisterBrokerInstanceResponse__Output>
 }

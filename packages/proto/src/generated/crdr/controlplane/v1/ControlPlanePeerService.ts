@@ -15,10 +15,12 @@ import type { DetachReplicaRequest as _crdr_controlplane_v1_DetachReplicaRequest
 import type { DetachReplicaResponse as _crdr_controlplane_v1_DetachReplicaResponse, DetachReplicaResponse__Output as _crdr_controlplane_v1_DetachReplicaResponse__Output } from '../../../crdr/controlplane/v1/DetachReplicaResponse.js';
 import type { GetBrokerDigestRequest as _crdr_controlplane_v1_GetBrokerDigestRequest, GetBrokerDigestRequest__Output as _crdr_controlplane_v1_GetBrokerDigestRequest__Output } from '../../../crdr/controlplane/v1/GetBrokerDigestRequest.js';
 import type { GetBrokerDigestResponse as _crdr_controlplane_v1_GetBrokerDigestResponse, GetBrokerDigestResponse__Output as _crdr_controlplane_v1_GetBrokerDigestResponse__Output } from '../../../crdr/controlplane/v1/GetBrokerDigestResponse.js';
+import type { GetPairHealthRequest as _crdr_controlplane_v1_GetPairHealthRequest, GetPairHealthRequest__Output as _crdr_controlplane_v1_GetPairHealthRequest__Output } from '../../../crdr/controlplane/v1/GetPairHealthRequest.js';
 import type { GetPromotionStateRequest as _crdr_controlplane_v1_GetPromotionStateRequest, GetPromotionStateRequest__Output as _crdr_controlplane_v1_GetPromotionStateRequest__Output } from '../../../crdr/controlplane/v1/GetPromotionStateRequest.js';
 import type { GetPromotionStateResponse as _crdr_controlplane_v1_GetPromotionStateResponse, GetPromotionStateResponse__Output as _crdr_controlplane_v1_GetPromotionStateResponse__Output } from '../../../crdr/controlplane/v1/GetPromotionStateResponse.js';
 import type { OldPrimaryReturnedRequest as _crdr_controlplane_v1_OldPrimaryReturnedRequest, OldPrimaryReturnedRequest__Output as _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output } from '../../../crdr/controlplane/v1/OldPrimaryReturnedRequest.js';
 import type { OldPrimaryReturnedResponse as _crdr_controlplane_v1_OldPrimaryReturnedResponse, OldPrimaryReturnedResponse__Output as _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output } from '../../../crdr/controlplane/v1/OldPrimaryReturnedResponse.js';
+import type { PairHealth as _crdr_controlplane_v1_PairHealth, PairHealth__Output as _crdr_controlplane_v1_PairHealth__Output } from '../../../crdr/controlplane/v1/PairHealth.js';
 import type { RecordPromotionStatusRequest as _crdr_controlplane_v1_RecordPromotionStatusRequest, RecordPromotionStatusRequest__Output as _crdr_controlplane_v1_RecordPromotionStatusRequest__Output } from '../../../crdr/controlplane/v1/RecordPromotionStatusRequest.js';
 import type { RecordPromotionStatusResponse as _crdr_controlplane_v1_RecordPromotionStatusResponse, RecordPromotionStatusResponse__Output as _crdr_controlplane_v1_RecordPromotionStatusResponse__Output } from '../../../crdr/controlplane/v1/RecordPromotionStatusResponse.js';
 import type { RepublishMessagesRequest as _crdr_controlplane_v1_RepublishMessagesRequest, RepublishMessagesRequest__Output as _crdr_controlplane_v1_RepublishMessagesRequest__Output } from '../../../crdr/controlplane/v1/RepublishMessagesRequest.js';
@@ -130,6 +132,23 @@ export interface ControlPlanePeerServiceClient extends grpc.Client {
   getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
   getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
   getBrokerDigest(argument: _crdr_controlplane_v1_GetBrokerDigestRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_GetBrokerDigestResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The live health of the pair of this Region's broker broker_id, from this Region's side only
+   * (its broker's log for a primary, its replicator for a replica). Empty when it cannot tell.
+   */
+  GetPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  GetPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  /**
+   * The live health of the pair of this Region's broker broker_id, from this Region's side only
+   * (its broker's log for a primary, its replicator for a replica). Empty when it cannot tell.
+   */
+  getPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
+  getPairHealth(argument: _crdr_controlplane_v1_GetPairHealthRequest, callback: grpc.requestCallback<_crdr_controlplane_v1_PairHealth__Output>): grpc.ClientUnaryCall;
   
   /**
    * Asked by an old primary's Region at start-up: was the counterpart promoted meanwhile?
@@ -279,6 +298,12 @@ export interface ControlPlanePeerServiceHandlers extends grpc.UntypedServiceImpl
   GetBrokerDigest: grpc.handleUnaryCall<_crdr_controlplane_v1_GetBrokerDigestRequest__Output, _crdr_controlplane_v1_GetBrokerDigestResponse>;
   
   /**
+   * The live health of the pair of this Region's broker broker_id, from this Region's side only
+   * (its broker's log for a primary, its replicator for a replica). Empty when it cannot tell.
+   */
+  GetPairHealth: grpc.handleUnaryCall<_crdr_controlplane_v1_GetPairHealthRequest__Output, _crdr_controlplane_v1_PairHealth>;
+  
+  /**
    * Asked by an old primary's Region at start-up: was the counterpart promoted meanwhile?
    */
   GetPromotionState: grpc.handleUnaryCall<_crdr_controlplane_v1_GetPromotionStateRequest__Output, _crdr_controlplane_v1_GetPromotionStateResponse>;
@@ -324,6 +349,7 @@ export interface ControlPlanePeerServiceDefinition extends grpc.ServiceDefinitio
   DescribePrimary: MethodDefinition<_crdr_controlplane_v1_DescribePrimaryRequest, _crdr_controlplane_v1_DescribePrimaryResponse, _crdr_controlplane_v1_DescribePrimaryRequest__Output, _crdr_controlplane_v1_DescribePrimaryResponse__Output>
   DetachReplica: MethodDefinition<_crdr_controlplane_v1_DetachReplicaRequest, _crdr_controlplane_v1_DetachReplicaResponse, _crdr_controlplane_v1_DetachReplicaRequest__Output, _crdr_controlplane_v1_DetachReplicaResponse__Output>
   GetBrokerDigest: MethodDefinition<_crdr_controlplane_v1_GetBrokerDigestRequest, _crdr_controlplane_v1_GetBrokerDigestResponse, _crdr_controlplane_v1_GetBrokerDigestRequest__Output, _crdr_controlplane_v1_GetBrokerDigestResponse__Output>
+  GetPairHealth: MethodDefinition<_crdr_controlplane_v1_GetPairHealthRequest, _crdr_controlplane_v1_PairHealth, _crdr_controlplane_v1_GetPairHealthRequest__Output, _crdr_controlplane_v1_PairHealth__Output>
   GetPromotionState: MethodDefinition<_crdr_controlplane_v1_GetPromotionStateRequest, _crdr_controlplane_v1_GetPromotionStateResponse, _crdr_controlplane_v1_GetPromotionStateRequest__Output, _crdr_controlplane_v1_GetPromotionStateResponse__Output>
   OldPrimaryReturned: MethodDefinition<_crdr_controlplane_v1_OldPrimaryReturnedRequest, _crdr_controlplane_v1_OldPrimaryReturnedResponse, _crdr_controlplane_v1_OldPrimaryReturnedRequest__Output, _crdr_controlplane_v1_OldPrimaryReturnedResponse__Output>
   RecordPromotionStatus: MethodDefinition<_crdr_controlplane_v1_RecordPromotionStatusRequest, _crdr_controlplane_v1_RecordPromotionStatusResponse, _crdr_controlplane_v1_RecordPromotionStatusRequest__Output, _crdr_controlplane_v1_RecordPromotionStatusResponse__Output>

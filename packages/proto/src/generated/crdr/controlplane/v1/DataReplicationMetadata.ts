@@ -13,7 +13,9 @@ export interface DataReplicationMetadata {
   'dataReplicationCounterpart'?: (_crdr_controlplane_v1_DataReplicationCounterpart | null);
   /**
    * Extension: PAIRING | REPLICATING | PROMOTION_IN_PROGRESS | DEMOTION_IN_PROGRESS | PROMOTED |
-   * DEMOTED | PAUSED.
+   * DEMOTED | PAUSED | STALLED. PAUSED while an operator paused the replicator (its Pause);
+   * STALLED while events wait and the replica applied none of them for 10 s, or while the
+   * replicator is down or failed. Either ends by itself once replication runs again.
    */
   'replicationStatus'?: (string);
   /**
@@ -24,6 +26,10 @@ export interface DataReplicationMetadata {
    * Extension: set on a broker that was a primary when its replica failed over.
    */
   'divergentTail'?: (_crdr_controlplane_v1_DivergentTailSummary | null);
+  /**
+   * Extension: why the status is PAUSED or STALLED, in one sentence; empty otherwise.
+   */
+  'replicationStatusReason'?: (string);
 }
 
 export interface DataReplicationMetadata__Output {
@@ -34,7 +40,9 @@ export interface DataReplicationMetadata__Output {
   'dataReplicationCounterpart': (_crdr_controlplane_v1_DataReplicationCounterpart__Output | null);
   /**
    * Extension: PAIRING | REPLICATING | PROMOTION_IN_PROGRESS | DEMOTION_IN_PROGRESS | PROMOTED |
-   * DEMOTED | PAUSED.
+   * DEMOTED | PAUSED | STALLED. PAUSED while an operator paused the replicator (its Pause);
+   * STALLED while events wait and the replica applied none of them for 10 s, or while the
+   * replicator is down or failed. Either ends by itself once replication runs again.
    */
   'replicationStatus': (string);
   /**
@@ -45,4 +53,8 @@ export interface DataReplicationMetadata__Output {
    * Extension: set on a broker that was a primary when its replica failed over.
    */
   'divergentTail': (_crdr_controlplane_v1_DivergentTailSummary__Output | null);
+  /**
+   * Extension: why the status is PAUSED or STALLED, in one sentence; empty otherwise.
+   */
+  'replicationStatusReason': (string);
 }

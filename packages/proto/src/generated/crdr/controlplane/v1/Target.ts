@@ -26,6 +26,10 @@ export interface Target {
   'adminUsername'?: (string);
   'adminPassword'?: (string);
   'brokerState'?: (string);
+  /**
+   * The pair's ReplicationStatus in the registry (PAIRING, REPLICATING, ...); empty when unpaired.
+   */
+  'replicationStatus'?: (string);
 }
 
 export interface Target__Output {
@@ -51,4 +55,8 @@ export interface Target__Output {
   'adminUsername': (string);
   'adminPassword': (string);
   'brokerState': (string);
+  /**
+   * The pair's ReplicationStatus in the registry (PAIRING, REPLICATING, ...); empty when unpaired.
+   */
+  'replicationStatus': (string);
 }

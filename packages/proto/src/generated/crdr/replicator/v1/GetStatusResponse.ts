@@ -40,6 +40,12 @@ export interface GetStatusResponse {
    * the metrics service's per-destination lag.
    */
   'destinations'?: (_crdr_replicator_v1_DestinationProgress)[];
+  /**
+   * TC (epoch ms) of the oldest event of the log not applied yet, as far as the replicator knows
+   * it: the oldest one it received and has not applied, else (events are counted waiting but
+   * none was received, e.g. while paused) when it first saw them waiting. 0 when none waits.
+   */
+  'oldestPendingCreatedAtMs'?: (number | string | Long);
 }
 
 export interface GetStatusResponse__Output {
@@ -77,4 +83,10 @@ export interface GetStatusResponse__Output {
    * the metrics service's per-destination lag.
    */
   'destinations': (_crdr_replicator_v1_DestinationProgress__Output)[];
+  /**
+   * TC (epoch ms) of the oldest event of the log not applied yet, as far as the replicator knows
+   * it: the oldest one it received and has not applied, else (events are counted waiting but
+   * none was received, e.g. while paused) when it first saw them waiting. 0 when none waits.
+   */
+  'oldestPendingCreatedAtMs': (string);
 }
