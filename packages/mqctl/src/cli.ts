@@ -24,6 +24,7 @@ import type { VerbRegistry } from './registry.js';
 import { createVerbRegistry } from './registry.js';
 import type { OutputFormat, Verb, VerbContext, VerbEndpoint } from './verb.js';
 import { controlPlaneEndpoint } from './verb.js';
+import { versionLine } from './version.js';
 import { verbs } from './verbs/index.js';
 
 /** The process as the CLI sees it, so tests can run it in process. */
@@ -110,6 +111,10 @@ export async function runCli(io: CliIo, registry: VerbRegistry = defaultRegistry
   let errorContext: ErrorContext = {};
   const clients: { close(): void }[] = [];
   try {
+    if (io.argv.includes('--version')) {
+      io.writeStdout(`${versionLine()}\n`);
+      return exitCodes.ok;
+    }
     const command = parseCommandLine(io.argv, registry);
     if (command.globals.output !== undefined) format = command.globals.output as OutputFormat;
     if (command.kind === 'help') {

@@ -116,6 +116,7 @@ export const globalFlags = {
     description: 'Accepted for aws scripts; list verbs return one page (see --max-results).',
   },
   help: { type: 'boolean', description: 'Show help.' },
+  version: { type: 'boolean', description: "Print mqctl's version and exit." },
 } as const satisfies FlagSpecs;
 
 export type GlobalFlagValues = FlagValues<typeof globalFlags>;
