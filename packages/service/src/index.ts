@@ -4,3 +4,9 @@
  * `ENDPOINTS {json}` line is what launchers and tests read), and stop it on SIGINT/SIGTERM.
  */
 export { runService, type RunServiceOptions, type RunnableServer } from './run-service.js';
+export {
+  listenRuntimeMetrics,
+  renderRuntimeMetrics,
+  runtimeMetrics,
+  type RuntimeMetricsListener,
+} from './runtime-metrics.js';
