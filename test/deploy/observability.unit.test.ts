@@ -66,7 +66,8 @@ function knownSeries(): Set<string> {
   ]);
   for (const metric of runtimeMetrics('test').getMetricsAsArray()) {
     known.add(metric.name);
-    if (metric.type === 'histogram' || metric.type === 'summary') {
+    const type: string = metric.type;
+    if (type === 'histogram' || type === 'summary') {
       for (const suffix of ['_sum', '_count', '_bucket']) known.add(`${metric.name}${suffix}`);
     }
   }
