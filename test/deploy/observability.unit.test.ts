@@ -66,7 +66,8 @@ function knownSeries(): Set<string> {
   ]);
   for (const metric of runtimeMetrics('test').getMetricsAsArray()) {
     known.add(metric.name);
-    const type: string = metric.type;
+    // Typed as a numeric enum, but prom-client puts the type's name there.
+    const type = String(metric.type);
     if (type === 'histogram' || type === 'summary') {
       for (const suffix of ['_sum', '_count', '_bucket']) known.add(`${metric.name}${suffix}`);
     }
