@@ -211,7 +211,7 @@ export const createBroker = defineVerb({
   examples: [
     'mqctl create-broker --broker-name orders --engine-type ACTIVEMQ --engine-version 5.18.4 --host-instance-type mq.m5.large --deployment-mode ACTIVE_STANDBY_MULTI_AZ --users Username=admin,Password=admin-secret,ConsoleAccess=true',
     'mqctl create-broker --broker-name orders --engine-type ACTIVEMQ --engine-version 5.18.4 --host-instance-type mq.m5.large --deployment-mode SINGLE_INSTANCE --no-publicly-accessible --auto-minor-version-upgrade --tags team=payments --users Username=admin,Password=admin-secret --wait --query BrokerState --output text',
-    'mqctl --region region-b create-broker --broker-name orders-replica --engine-type ACTIVEMQ --engine-version 5.18.4 --host-instance-type mq.m5.large --deployment-mode ACTIVE_STANDBY_MULTI_AZ --users Username=admin,Password=admin-secret Username=repl,Password=repl-secret,ReplicationUser=true --data-replication-mode CRDR --data-replication-primary-broker-arn arn:mq:region-a:local:broker:orders:ID',
+    'mqctl --region region-b create-broker --broker-name orders-replica --engine-type ACTIVEMQ --engine-version 5.18.4 --host-instance-type mq.m5.large --deployment-mode ACTIVE_STANDBY_MULTI_AZ --users Username=admin,Password=admin-secret Username=repl,Password=repl-secret-1,ReplicationUser=true --data-replication-mode CRDR --data-replication-primary-broker-arn arn:mq:region-a:local:broker:orders:ID',
   ],
   async run(flags, context) {
     checkNotApplicable(flags);
