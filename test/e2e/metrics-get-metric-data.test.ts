@@ -134,4 +134,112 @@ describe('mqctl get-metric-data', () => {
     expect(badTime.exitCode).not.toBe(0);
     expect(badTime.stderr).toMatch(/--start-time/);
   });
+
+  const run = (args: string[]) =>
+    runMqctl([...args, '--output', 'json'], { env: { MQCTL_ENDPOINTS_FILE: endpointsFile } });
+
+  it('get-metric-statistics: CloudWatch flags, several statistics in one datapoint', async () => {
+    const result = await run([
+      'get-metric-statistics',
+      '--namespace',
+      'AWS/AmazonMQ',
+      '--metric-name',
+      'ReplicationLag',
+      '--dimensions',
+      'Name=Broker,Value=b-1',
+      '--start-time',
+      '2026-11-25T10:00:00Z',
+      '--end-time',
+      '2026-11-25T10:02:00Z',
+      '--period',
+      '60',
+      '--statistics',
+      'Maximum',
+      'Minimum',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      Label: 'ReplicationLag',
+      Datapoints: [
+        { Timestamp: '2026-11-25T10:00:00.000Z', Maximum: 480, Minimum: 120, Unit: 'Milliseconds' },
+        { Timestamp: '2026-11-25T10:01:00.000Z', Maximum: 10, Minimum: 10, Unit: 'Milliseconds' },
+      ],
+    });
+  });
+
+  it('get-metric-data: CloudWatch queries, newest first, several ids', async () => {
+    const metric = (broker: string) => ({
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'ReplicationLag',
+      Dimensions: [{ Name: 'Broker', Value: broker }],
+    });
+    const result = await run([
+      'get-metric-data',
+      '--start-time',
+      '2026-11-25T10:00:00Z',
+      '--end-time',
+      '2026-11-25T10:02:00Z',
+      '--metric-data-queries',
+      JSON.stringify([
+        { Id: 'lag1', MetricStat: { Metric: metric('b-1'), Period: 60, Stat: 'Maximum' } },
+        {
+          Id: 'lag2',
+          Label: 'other',
+          MetricStat: { Metric: metric('b-2'), Period: 60, Stat: 'Average' },
+        },
+      ]),
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      MetricDataResults: [
+        {
+          Id: 'lag1',
+          Label: 'ReplicationLag',
+          Timestamps: ['2026-11-25T10:01:00.000Z', '2026-11-25T10:00:00.000Z'],
+          Values: [10, 480],
+          StatusCode: 'Complete',
+        },
+        {
+          Id: 'lag2',
+          Label: 'other',
+          Timestamps: ['2026-11-25T10:00:00.000Z'],
+          Values: [99999],
+          StatusCode: 'Complete',
+        },
+      ],
+      Messages: [],
+    });
+    const bad = await run([
+      'get-metric-data',
+      '--start-time',
+      '2026-11-25T10:00:00Z',
+      '--end-time',
+      '2026-11-25T10:02:00Z',
+      '--metric-data-queries',
+      '[{"Id": "x", "Expression": "SUM(METRICS())"}]',
+    ]);
+    expect(bad.exitCode).toBe(252);
+    expect(bad.stderr).toContain('Expression (metric math) is not supported');
+  });
+
+  it('list-metrics: the series held, as CloudWatch lists them', async () => {
+    const result = await run([
+      'list-metrics',
+      '--metric-name',
+      'ReplicationLag',
+      '--dimensions',
+      'Name=Broker,Value=b-1',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      Metrics: [
+        {
+          Namespace: 'AWS/AmazonMQ',
+          MetricName: 'ReplicationLag',
+          Dimensions: expect.arrayContaining([{ Name: 'Broker', Value: 'b-1' }]) as unknown,
+        },
+      ],
+    });
+  });
 });

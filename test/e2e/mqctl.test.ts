@@ -143,16 +143,16 @@ describe('mqctl against the control plane', () => {
     ]);
     json(await mqctl('delete-user', '--broker-id', brokerId, '--username', 'app'));
     const gone = await mqctl('describe-user', '--broker-id', brokerId, '--username', 'app');
-    expect(gone.exitCode).toBe(1);
-    expect(JSON.parse(gone.stdout)).toMatchObject({ Error: { Code: 'NotFound' } });
+    expect(gone.exitCode).toBe(254);
+    expect(JSON.parse(gone.stdout)).toMatchObject({ Error: { Code: 'NotFoundException' } });
   }, 120_000);
 
   it("reports the server's errors: an unknown broker, a refused change", async () => {
     const unknown = await mqctl('describe-broker', '--broker-id', 'b-does-not-exist');
-    expect(unknown.exitCode).toBe(1);
+    expect(unknown.exitCode).toBe(254);
     const error = (JSON.parse(unknown.stdout) as { Error: { Code: string; Message: string } })
       .Error;
-    expect(error.Code).toBe('NotFound');
+    expect(error.Code).toBe('NotFoundException');
     expect(error.Message).toContain('b-does-not-exist');
     expect(unknown.stderr).toBe(`mqctl: ${error.Message}\n`);
 
@@ -163,9 +163,179 @@ describe('mqctl against the control plane', () => {
       '--data-replication-mode',
       'CRDR',
     );
-    expect(unpaired.exitCode).toBe(1);
-    expect(JSON.parse(unpaired.stdout)).toMatchObject({ Error: { Code: 'BadRequest' } });
+    expect(unpaired.exitCode).toBe(254);
+    expect(JSON.parse(unpaired.stdout)).toMatchObject({ Error: { Code: 'BadRequestException' } });
     expect(unpaired.stderr).toMatch(/^mqctl: .*not paired/);
+
+    // A replica of a primary that is not there: the message names the AWS field, not the proto's.
+    const badReplica = await mqctl(
+      'create-broker',
+      '--broker-name',
+      'orphan',
+      '--engine-type',
+      'ACTIVEMQ',
+      '--engine-version',
+      '5.18.4',
+      '--host-instance-type',
+      'mq.m5.large',
+      '--deployment-mode',
+      'SINGLE_INSTANCE',
+      '--users',
+      'Username=admin,Password=admin-secret-1',
+      'Username=repl,Password=repl-secret-12,ReplicationUser=true',
+      '--data-replication-mode',
+      'CRDR',
+      '--data-replication-primary-broker-arn',
+      'arn:mq:region-a:local:broker:nothing:b-none',
+    );
+    expect(badReplica.exitCode).toBe(254);
+    expect(badReplica.stderr).not.toMatch(/[a-z]+_[a-z]+_/);
+    expect(badReplica.stderr).toContain('DataReplicationPrimaryBrokerArn');
+
+    // Usage errors: 252, before any call.
+    const badQuery = await mqctl('list-brokers', '--query', 'BrokerSummaries[');
+    expect(badQuery.exitCode).toBe(252);
+    expect(JSON.parse(badQuery.stdout)).toMatchObject({ Error: { Code: 'BadRequestException' } });
+  }, 120_000);
+
+  it('answers --query with --output json, text and yaml, as aws does', async () => {
+    const ids = await mqctl('list-brokers', '--query', 'BrokerSummaries[].BrokerId');
+    expect(json(ids)).toEqual([brokerId]);
+    const text = await mqctl(
+      'list-brokers',
+      '--query',
+      'BrokerSummaries[].[BrokerName, BrokerState]',
+      '--output',
+      'text',
+    );
+    expect(text.stdout).toBe('orders\tRUNNING\n');
+    const yaml = await mqctl(
+      'list-brokers',
+      '--query',
+      'BrokerSummaries[0].BrokerName',
+      '--output',
+      'yaml',
+    );
+    expect(yaml.stdout).toBe('orders\n');
+  }, 180_000);
+
+  it('scripts as aws mq: create --wait with the aws flags, text output, reboot --wait', async () => {
+    const created = await mqctl(
+      'create-broker',
+      '--broker-name',
+      'scripted',
+      '--engine-type',
+      'ACTIVEMQ',
+      '--engine-version',
+      '5.18.4',
+      '--host-instance-type',
+      'mq.t3.micro',
+      '--deployment-mode',
+      'SINGLE_INSTANCE',
+      '--no-publicly-accessible',
+      '--auto-minor-version-upgrade',
+      '--tags',
+      'team=payments,env=test',
+      '--security-groups',
+      'sg-1',
+      '--subnet-ids',
+      'subnet-1',
+      'subnet-2',
+      '--storage-type',
+      'EFS',
+      '--logs',
+      'General=true,Audit=false',
+      '--encryption-options',
+      'UseAwsOwnedKey=true',
+      '--maintenance-window-start-time',
+      'DayOfWeek=SUNDAY,TimeOfDay=03:00,TimeZone=UTC',
+      '--authentication-strategy',
+      'SIMPLE',
+      '--configuration',
+      'Id=c-1,Revision=1',
+      '--creator-request-id',
+      `scripted-${Date.now()}`,
+      '--users',
+      'Username=admin,Password=admin-secret-1',
+      '--wait',
+      '--query',
+      '[BrokerId, BrokerState]',
+      '--output',
+      'text',
+    );
+    expect(created.exitCode).toBe(0);
+    // Progress goes to stderr, the answer alone to stdout.
+    expect(created.stderr).toContain('waiting up to');
+    const [scriptedId, state] = created.stdout.trim().split('\t');
+    expect(state).toBe('RUNNING');
+
+    const text = await mqctl('list-brokers', '--output', 'text');
+    expect(text.exitCode).toBe(0);
+    const line = text.stdout.split('\n').find((row) => row.includes(scriptedId!));
+    // BrokerArn, BrokerId, BrokerName, BrokerState, ...: aws's sorted columns.
+    expect(line?.split('\t').slice(0, 5)).toEqual([
+      'BROKERSUMMARIES',
+      `arn:mq:region-a:local:broker:scripted:${scriptedId}`,
+      scriptedId,
+      'scripted',
+      'RUNNING',
+    ]);
+
+    const yaml = await mqctl(
+      'describe-broker',
+      '--broker-id',
+      scriptedId!,
+      '--output',
+      'yaml',
+      '--query',
+      '{Id: BrokerId, Users: Users[].Username}',
+    );
+    expect(yaml.stdout).toBe(`Id: ${scriptedId}\nUsers:\n  - admin\n`);
+
+    const rebooted = await mqctl(
+      'reboot-broker',
+      '--broker-id',
+      scriptedId!,
+      '--wait',
+      '--query',
+      'BrokerState',
+      '--output',
+      'text',
+    );
+    expect(rebooted.exitCode).toBe(0);
+    expect(rebooted.stdout).toBe('RUNNING\n');
+    expect(rebooted.stderr).toContain('the reboot of');
+
+    const updated = await mqctl(
+      'update-broker',
+      '--broker-id',
+      scriptedId!,
+      '--wait',
+      '--query',
+      'BrokerId',
+      '--output',
+      'text',
+    );
+    expect(updated.stdout).toBe(`${scriptedId}\n`);
+
+    expect(json(await mqctl('delete-broker', '--broker-id', scriptedId!))).toEqual({
+      BrokerId: scriptedId,
+    });
+  }, 300_000);
+
+  it('takes --cli-input-json and prints the skeleton', async () => {
+    const skeleton = json(await mqctl('describe-broker', '--generate-cli-skeleton'));
+    expect(skeleton).toEqual({ BrokerId: '' });
+    const described = json(
+      await mqctl(
+        'describe-broker',
+        '--cli-input-json',
+        JSON.stringify({ BrokerId: brokerId }),
+        '--query',
+        '{BrokerName: BrokerName}',
+      ),
+    );
+    expect(described).toEqual({ BrokerName: 'orders' });
   }, 180_000);
 
   it('deletes the broker', async () => {

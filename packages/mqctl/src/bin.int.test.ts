@@ -56,29 +56,29 @@ describe('mqctl process', () => {
     expect(result.stdout).toContain('resolve-divergent-tail');
   });
 
-  it('exits 2 on an unknown verb, listing the verbs, with the JSON error on stdout', async () => {
+  it('exits 252 on an unknown verb, listing the verbs, with the JSON error on stdout', async () => {
     const result = await runMqctl(['describe-brokr', '--broker-id', 'b', '--output', 'json']);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(252);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(
       /^mqctl: unknown verb "describe-brokr" \(did you mean describe-broker\?\); verbs: create-broker, describe-broker, /,
     );
-    expect(errorObject(result.stdout).Code).toBe('BadRequest');
+    expect(errorObject(result.stdout).Code).toBe('BadRequestException');
     expect(errorObject(result.stdout).Message).toContain('unknown verb "describe-brokr"');
   });
 
-  it('exits 2 on an unknown flag, a missing flag and a bad value', async () => {
+  it('exits 252 on an unknown flag, a missing flag and a bad value', async () => {
     const unknown = await runMqctl(['reboot-broker', '--broker-id', 'b', '--force']);
-    expect(unknown.exitCode).toBe(2);
+    expect(unknown.exitCode).toBe(252);
     expect(unknown.stderr).toMatch(
       /^mqctl: unknown option --force for reboot-broker; reboot-broker takes --broker-id/,
     );
     const missing = await runMqctl(['promote', '--mode', 'FAILOVER']);
-    expect(missing.exitCode).toBe(2);
+    expect(missing.exitCode).toBe(252);
     expect(missing.stderr).toBe('mqctl: missing required option --broker-id\n');
     // stdout is a pipe, so JSON is the default output: the error object is there too.
     expect(errorObject(missing.stdout)).toEqual({
-      Code: 'BadRequest',
+      Code: 'BadRequestException',
       Message: 'missing required option --broker-id',
     });
     const bad = await runMqctl([
@@ -88,7 +88,7 @@ describe('mqctl process', () => {
       '--data-replication-mode',
       'ASYNC',
     ]);
-    expect(bad.exitCode).toBe(2);
+    expect(bad.exitCode).toBe(252);
     expect(bad.stderr).toBe(
       'mqctl: bad value "ASYNC" for --data-replication-mode; allowed: NONE, CRDR\n',
     );
@@ -105,19 +105,19 @@ describe('mqctl process', () => {
       '--output',
       'json',
     ]);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode).toBe(255);
     expect(result.stderr).toMatch(
       new RegExp(
         `^mqctl: cannot reach the control plane of region-a at 127\\.0\\.0\\.1:${port} \\(from --endpoint-url\\): .*pnpm stack up`,
       ),
     );
-    expect(errorObject(result.stdout).Code).toBe('Unavailable');
+    expect(errorObject(result.stdout).Code).toBe('EndpointConnectionError');
   });
 
   it('finds .stack/endpoints.json from the working directory upward, for the chosen Region', async () => {
     const fileName = join(stackDir, '.stack', 'endpoints.json');
     const byDefault = await runMqctl(['list-brokers'], { cwd: join(stackDir, 'nested', 'deeper') });
-    expect(byDefault.exitCode).toBe(1);
+    expect(byDefault.exitCode).toBe(255);
     expect(byDefault.stderr).toContain(
       `the control plane of region-a at 127.0.0.1:${portA} (from ${fileName})`,
     );
@@ -137,7 +137,7 @@ describe('mqctl process', () => {
       cwd: stackDir,
       env: { MQCTL_ENDPOINTS_FILE: join(workDir, 'other-endpoints.json') },
     });
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode).toBe(255);
     expect(result.stderr).toContain(
       `at 127.0.0.1:${portOther} (from ${join(workDir, 'other-endpoints.json')})`,
     );
@@ -147,16 +147,16 @@ describe('mqctl process', () => {
     const unknownRegion = await runMqctl(['--region', 'region-z', 'list-brokers'], {
       cwd: stackDir,
     });
-    expect(unknownRegion.exitCode).toBe(2);
+    expect(unknownRegion.exitCode).toBe(252);
     expect(unknownRegion.stderr).toBe(
       `mqctl: unknown Region "region-z": ${join(stackDir, '.stack', 'endpoints.json')} has region-a, region-b\n`,
     );
 
     const noFile = await runMqctl(['list-brokers'], { cwd: join(workDir, 'elsewhere') });
-    expect(noFile.exitCode).toBe(1);
+    expect(noFile.exitCode).toBe(255);
     expect(noFile.stderr).toMatch(
       /^mqctl: no \.stack\/endpoints\.json in .*elsewhere or any directory above it\. Start the stack with `pnpm stack up`/,
     );
-    expect(errorObject(noFile.stdout).Code).toBe('Unavailable');
+    expect(errorObject(noFile.stdout).Code).toBe('EndpointConnectionError');
   });
 });

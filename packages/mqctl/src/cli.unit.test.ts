@@ -30,13 +30,13 @@ describe('runCli', () => {
 
   it('reports a usage error on stderr and, for JSON output, as an Error object on stdout', async () => {
     const result = await cli(['promote', '--broker-id', 'b', '--mode', 'NOW']);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(252);
     expect(result.stderr).toBe(
       'mqctl: bad value "NOW" for --mode; allowed: SWITCHOVER, FAILOVER\n',
     );
     expect(JSON.parse(result.stdout)).toEqual({
       Error: {
-        Code: 'BadRequest',
+        Code: 'BadRequestException',
         Message: 'bad value "NOW" for --mode; allowed: SWITCHOVER, FAILOVER',
       },
     });
@@ -44,7 +44,7 @@ describe('runCli', () => {
 
   it('prints only the stderr line in table output', async () => {
     const result = await cli(['describe-broker'], true);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(252);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('mqctl: missing required option --broker-id\n');
   });
@@ -67,7 +67,7 @@ describe('runCli', () => {
       '--data-replication-mode',
       'CRDR',
     ]);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(252);
     expect(result.stderr).toBe(
       'mqctl: --data-replication-mode CRDR needs --data-replication-primary-broker-arn ARN\n',
     );

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CrdrError, notFound } from '@crdr/errors';
-import { UsageError, errorDocument, formatError } from './errors.js';
+import {
+  UsageError,
+  errorDocument,
+  formatError,
+  markServiceError,
+  withAwsFieldNames,
+} from './errors.js';
 
 const target = {
   endpoint: '127.0.0.1:7001',
@@ -10,20 +16,48 @@ const target = {
 };
 
 describe('formatError', () => {
-  it('reports usage errors with exit status 2 and code BadRequest', () => {
+  it('reports usage errors with exit status 252 and code BadRequestException', () => {
     expect(formatError(new UsageError('missing required option --broker-id'))).toEqual({
-      code: 'BadRequest',
+      code: 'BadRequestException',
       message: 'missing required option --broker-id',
-      exitCode: 2,
+      exitCode: 252,
     });
   });
 
-  it("reports the server's errors with their code and message, exit status 1", () => {
-    expect(formatError(notFound('broker b-404 not found'), target)).toEqual({
-      code: 'NotFound',
+  it("reports the server's errors with their AWS exception name and message, exit status 254", () => {
+    const error = notFound('broker b-404 not found');
+    markServiceError(error);
+    expect(formatError(error, target)).toEqual({
+      code: 'NotFoundException',
       message: 'broker b-404 not found',
-      exitCode: 1,
+      exitCode: 254,
     });
+    for (const [code, name] of [
+      ['BadRequest', 'BadRequestException'],
+      ['Conflict', 'ConflictException'],
+      ['Forbidden', 'ForbiddenException'],
+      ['Unauthenticated', 'UnauthorizedException'],
+      ['Internal', 'InternalServerErrorException'],
+    ] as const) {
+      const answered = new CrdrError(code, 'x');
+      markServiceError(answered);
+      expect(formatError(answered, target)).toMatchObject({ code: name, exitCode: 254 });
+    }
+  });
+
+  it("renames proto field names in the server's messages to the AWS API's names", () => {
+    const error = new CrdrError(
+      'BadRequest',
+      'invalid data_replication_primary_broker_arn: "arn:x_y" is not an ARN; see broker_id',
+    );
+    markServiceError(error);
+    expect(formatError(error, target).message).toBe(
+      'invalid DataReplicationPrimaryBrokerArn: "arn:x_y" is not an ARN; see BrokerId',
+    );
+    expect(withAwsFieldNames('invalid users.username: admin is reserved')).toBe(
+      'invalid Users.Username: admin is reserved',
+    );
+    expect(withAwsFieldNames('queue my_queue_name is full')).toBe('queue my_queue_name is full');
   });
 
   it('names the endpoint and suggests pnpm stack up when it cannot be reached', () => {
@@ -35,8 +69,8 @@ describe('formatError', () => {
       },
     );
     const formatted = formatError(refused, target);
-    expect(formatted.code).toBe('Unavailable');
-    expect(formatted.exitCode).toBe(1);
+    expect(formatted.code).toBe('EndpointConnectionError');
+    expect(formatted.exitCode).toBe(255);
     expect(formatted.message).toBe(
       'cannot reach the control plane of region-a at 127.0.0.1:7001 (from /repo/.stack/endpoints.json): No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7001. Is the stack running? Start it with `pnpm stack up`, or pass --endpoint-url HOST:PORT.',
     );
@@ -66,9 +100,9 @@ describe('formatError', () => {
 
   it('keeps the message to one line and reports anything else as Internal', () => {
     expect(formatError(new Error('first\nsecond'))).toEqual({
-      code: 'Internal',
+      code: 'InternalServerErrorException',
       message: 'first',
-      exitCode: 1,
+      exitCode: 255,
     });
   });
 });

@@ -7,6 +7,13 @@ interface FlagBase {
   readonly description: string;
   /** Refused when absent. */
   readonly required?: boolean;
+  /**
+   * The API's name of the value, as --cli-input-json and --generate-cli-skeleton spell it
+   * (default: the flag name in PascalCase, `broker-id` → `BrokerId`).
+   */
+  readonly inputName?: string;
+  /** The placeholder --generate-cli-skeleton shows (default: by type, "" or 0 or true or [""]). */
+  readonly skeleton?: unknown;
 }
 
 /** `--name VALUE`. With `choices`, the value must be one of them (matched case-insensitively). */
@@ -81,10 +88,35 @@ export const globalFlags = {
   },
   output: {
     type: 'string',
-    choices: ['json', 'table'],
-    description: 'Output format (default: table on a terminal, json otherwise).',
+    choices: ['json', 'table', 'text', 'yaml'],
+    description:
+      'Output format (default: table on a terminal, json otherwise); text is tab-separated as aws prints it.',
+  },
+  query: {
+    type: 'string',
+    valueName: 'JMESPATH',
+    description:
+      "A JMESPath query applied to the result, as aws --query (e.g. 'BrokerSummaries[].BrokerId').",
+  },
+  'cli-input-json': {
+    type: 'string',
+    valueName: 'JSON|file://PATH',
+    description:
+      "The verb's options as one JSON object with the API's names (see --generate-cli-skeleton); options on the command line win.",
+  },
+  'generate-cli-skeleton': {
+    type: 'string',
+    choices: ['input'],
+    description:
+      'Print the JSON object --cli-input-json takes for this verb, and call nothing (value optional: input).',
+  },
+  'no-cli-pager': { type: 'boolean', description: 'Accepted for aws scripts; mqctl never pages.' },
+  'no-paginate': {
+    type: 'boolean',
+    description: 'Accepted for aws scripts; list verbs return one page (see --max-results).',
   },
   help: { type: 'boolean', description: 'Show help.' },
+  version: { type: 'boolean', description: "Print mqctl's version and exit." },
 } as const satisfies FlagSpecs;
 
 export type GlobalFlagValues = FlagValues<typeof globalFlags>;

@@ -7,7 +7,7 @@ export type ControlPlaneClient = ClientOf<
   ProtoGrpcType['crdr']['controlplane']['v1']['ControlPlaneService']
 >;
 
-export type OutputFormat = 'json' | 'table';
+export type OutputFormat = 'json' | 'table' | 'text' | 'yaml';
 
 /**
  * Which service a verb calls: the key of its address in `.stack/endpoints.json`
@@ -36,7 +36,7 @@ export interface VerbContext {
   ): PromiseClient<C, D>;
   /** A client of the Region's ControlPlaneService (at `--endpoint-url` only when it is the verb's endpoint). */
   controlPlane(): ControlPlaneClient;
-  /** A progress line for a person: on stderr when the output is JSON, else on stdout. */
+  /** A progress line for a person: on stdout for a table, else on stderr. */
   progress(line: string): void;
   /** Milliseconds since the epoch. */
   now(): number;

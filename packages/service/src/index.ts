@@ -11,3 +11,9 @@ export {
   type LoginVerdict,
   sourceAddress,
 } from './login-throttle.js';
+export {
+  listenRuntimeMetrics,
+  renderRuntimeMetrics,
+  runtimeMetrics,
+  type RuntimeMetricsListener,
+} from './runtime-metrics.js';

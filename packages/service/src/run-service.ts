@@ -1,5 +1,19 @@
 import { ConfigError, type Env } from '@crdr/config';
 import { createLogger, startTelemetry, type Logger } from '@crdr/telemetry';
+import { listenRuntimeMetrics, type RuntimeMetricsListener } from './runtime-metrics.js';
+
+/** `RUNTIME_METRICS_PORT`: where a service serves its runtime metrics (off when unset). */
+export const runtimeMetricsPortEnv = 'RUNTIME_METRICS_PORT';
+
+function runtimeMetricsPort(env: Env): number | undefined {
+  const text = env[runtimeMetricsPortEnv];
+  if (text === undefined || text === '') return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`${runtimeMetricsPortEnv} must be a port 0-65535 (got "${text}")`);
+  }
+  return port;
+}
 
 export interface RunnableServer<E extends object> {
   start(): Promise<E>;
@@ -46,8 +60,10 @@ async function main<C extends { readonly LOG_LEVEL: string }, E extends object>(
     process.exit(2);
   }
   let config: C;
+  let metricsPort: number | undefined;
   try {
     config = options.loadConfig(env);
+    metricsPort = runtimeMetricsPort(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${name}: ${error.message}\n`);
@@ -59,6 +75,15 @@ async function main<C extends { readonly LOG_LEVEL: string }, E extends object>(
   const log = createLogger({ service: name, level: config.LOG_LEVEL, destination: process.stderr });
   const server = options.createServer({ config, log, env });
   const endpoints = await server.start();
+  let runtimeListener: RuntimeMetricsListener | undefined;
+  if (metricsPort !== undefined) {
+    runtimeListener = await listenRuntimeMetrics(
+      name,
+      env['RUNTIME_METRICS_HOST'] ?? '127.0.0.1',
+      metricsPort,
+    );
+    log.info({ port: runtimeListener.port }, `${name} runtime metrics on /metrics`);
+  }
   if (options.printEndpoints?.(config) ?? true) {
     const human = options.describe?.(endpoints, config) ?? '';
     process.stdout.write(`${human}ENDPOINTS ${JSON.stringify(endpoints)}\n`);
@@ -70,6 +95,7 @@ async function main<C extends { readonly LOG_LEVEL: string }, E extends object>(
     log.info({ signal }, `${name} stopping`);
     server
       .stop()
+      .then(() => runtimeListener?.close())
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { FlagSpec, FlagSpecs, GlobalFlagValues } from '../flags.js';
 import { globalFlags } from '../flags.js';
+import { mergeCliInput, readCliInput, type RawValue } from './cli-input.js';
 import { closestName } from './closest-name.js';
 
 /*
@@ -16,15 +17,18 @@ type OptionConfig = Record<
   { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
 >;
 
-/** The raw value of each option as given: strings, lists of strings, booleans. */
-type RawValue = string | boolean | string[];
-
 /** A command line, understood. */
 export type CommandLine =
   | {
       readonly kind: 'help';
       /** Help for this verb; the CLI's help when undefined. */
       readonly verb?: string;
+      readonly globals: GlobalFlagValues;
+    }
+  | {
+      /** `--generate-cli-skeleton`: print the verb's --cli-input-json object, call nothing. */
+      readonly kind: 'skeleton';
+      readonly verb: string;
       readonly globals: GlobalFlagValues;
     }
   | {
@@ -112,7 +116,7 @@ function describeOptions(verb: string, specs: FlagSpecs): string {
       : [`--${name}`],
   );
   const own = names.length === 0 ? `${verb} takes no options` : `${verb} takes ${names.join(', ')}`;
-  return `${own} (and the global --region, --endpoint-url, --output, --cli-read-timeout)`;
+  return `${own} (and the global --region, --endpoint-url, --output, --query, --cli-input-json, --cli-read-timeout)`;
 }
 
 function unknownOption(raw: string, verb: string | undefined, specs: FlagSpecs): UsageError {
@@ -244,7 +248,21 @@ function applyOption(
  * Parses `[GLOBAL OPTIONS] VERB [OPTIONS]` (global options may also follow the verb). Throws a
  * `UsageError` naming what is wrong; `--help`/`-h`/`help` anywhere asks for help instead.
  */
-export function parseCommandLine(args: readonly string[], verbs: VerbLookup): CommandLine {
+/** aws's `--generate-cli-skeleton` takes its value optionally: alone, it means `input`. */
+function withSkeletonValue(args: readonly string[]): string[] {
+  const result: string[] = [];
+  args.forEach((arg, index) => {
+    result.push(arg);
+    const next = args[index + 1];
+    if (arg === '--generate-cli-skeleton' && (next === undefined || next.startsWith('-'))) {
+      result.push('input');
+    }
+  });
+  return result;
+}
+
+export function parseCommandLine(argv: readonly string[], verbs: VerbLookup): CommandLine {
+  const args = withSkeletonValue(argv);
   const globals = new RawValues();
   let wantsHelp = false;
 
@@ -306,10 +324,16 @@ export function parseCommandLine(args: readonly string[], verbs: VerbLookup): Co
   }
 
   if (wantsHelp) return { kind: 'help', verb, globals: globalValues() };
+  const parsedGlobals = globalValues();
+  if (parsedGlobals['generate-cli-skeleton'] !== undefined) {
+    return { kind: 'skeleton', verb, globals: parsedGlobals };
+  }
+  const input = parsedGlobals['cli-input-json'];
+  if (input !== undefined) mergeCliInput(readCliInput(input), verb, specs, flags.values);
   return {
     kind: 'run',
     verb,
-    globals: globalValues(),
+    globals: parsedGlobals,
     flags: validateFlags(specs, flags.values),
   };
 }

@@ -134,8 +134,8 @@ describe('parseCommandLine', () => {
     expect(usageError('promote', '--broker-id', 'b', '--mode', 'SIDEWAYS')).toBe(
       'bad value "SIDEWAYS" for --mode; allowed: SWITCHOVER, FAILOVER',
     );
-    expect(usageError('--output', 'yaml', 'list-brokers')).toBe(
-      'bad value "yaml" for --output; allowed: json, table',
+    expect(usageError('--output', 'xml', 'list-brokers')).toBe(
+      'bad value "xml" for --output; allowed: json, table, text, yaml',
     );
   });
 
@@ -164,7 +164,7 @@ describe('parseCommandLine', () => {
 
   it('names an unknown option, with a guess and the options the verb takes', () => {
     expect(usageError('describe-broker', '--brokerid', 'b')).toBe(
-      'unknown option --brokerid for describe-broker (did you mean --broker-id?); describe-broker takes --broker-id (and the global --region, --endpoint-url, --output, --cli-read-timeout)',
+      'unknown option --brokerid for describe-broker (did you mean --broker-id?); describe-broker takes --broker-id (and the global --region, --endpoint-url, --output, --query, --cli-input-json, --cli-read-timeout)',
     );
     expect(usageError('reboot-broker', '--broker-id', 'b', '--force')).toMatch(
       /^unknown option --force for reboot-broker; /,

@@ -19,7 +19,7 @@ export const createUser = defineVerb({
     'replication-user': replicationUserFlag,
   },
   examples: [
-    'mqctl create-user --broker-id ID --username app --password app-secret --groups producers',
+    'mqctl create-user --broker-id ID --username app --password app-secret-12 --groups producers',
   ],
   async run(flags, context) {
     // Not retried: a repeated create of the same user is refused as a conflict.

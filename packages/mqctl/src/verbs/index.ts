@@ -6,7 +6,9 @@ import { deleteUser } from './delete-user.js';
 import { describeBroker } from './describe-broker.js';
 import { describeUser } from './describe-user.js';
 import { getMetricData } from './get-metric-data.js';
+import { getMetricStatisticsVerb } from './get-metric-statistics.js';
 import { listBrokers } from './list-brokers.js';
+import { listMetrics } from './list-metrics.js';
 import { listDivergentEvents } from './list-divergent-events.js';
 import { listUsers } from './list-users.js';
 import { promote } from './promote.js';
@@ -34,5 +36,7 @@ export const verbs: readonly Verb[] = [
   describeUser,
   listDivergentEvents,
   resolveDivergentTail,
+  getMetricStatisticsVerb,
   getMetricData,
+  listMetrics,
 ];

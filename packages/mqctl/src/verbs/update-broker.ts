@@ -1,6 +1,7 @@
 import { withRetry } from '@crdr/proto';
 import { toUpdateBrokerResult } from '../aws-shape.js';
 import { defineVerb } from '../verb.js';
+import { defaultWaitTimeoutSeconds, waitForBroker, waitTimeoutFlag } from './broker-wait.js';
 import { brokerIdFlag, dataReplicationModes } from './common-flags.js';
 
 export const updateBroker = defineVerb({
@@ -15,8 +16,14 @@ export const updateBroker = defineVerb({
       choices: dataReplicationModes,
       description: 'The data replication mode to apply at the next reboot.',
     },
+    wait: {
+      type: 'boolean',
+      description:
+        'Wait until the broker is settled (RUNNING or REPLICA, no operation in progress) before printing the result.',
+    },
+    'wait-timeout-seconds': waitTimeoutFlag,
   },
-  examples: ['mqctl update-broker --broker-id ID --data-replication-mode NONE'],
+  examples: ['mqctl update-broker --broker-id ID --data-replication-mode NONE --wait'],
   async run(flags, context) {
     const controlPlane = context.controlPlane();
     // Setting a value is idempotent: a retry sets the same value.
@@ -26,6 +33,18 @@ export const updateBroker = defineVerb({
         dataReplicationMode: flags['data-replication-mode'] ?? '',
       }),
     );
+    if (flags.wait === true) {
+      const brokerId = flags['broker-id'];
+      await waitForBroker({
+        brokerId,
+        what: 'update',
+        timeoutMs: (flags['wait-timeout-seconds'] ?? defaultWaitTimeoutSeconds) * 1000,
+        describe: () => withRetry(() => controlPlane.describeBroker({ brokerId })),
+        context,
+        // The new mode stays pending until reboot-broker applies it.
+        untilApplied: false,
+      });
+    }
     return toUpdateBrokerResult(response);
   },
 });

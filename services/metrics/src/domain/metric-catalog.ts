@@ -80,6 +80,31 @@ export const metricCatalog: readonly MetricDefinition[] = [
     'gauge',
     'Replica, per destination: TP - TC of the last applied event that changed the destination while events are pending, 0 when none is.',
   ),
+  define(
+    'DivergentTailPendingEvents',
+    'Count',
+    'broker',
+    'crdr_divergent_tail_pending_events',
+    'gauge',
+    'Events of a divergent tail left by a failover that await resolve-divergent-tail (0 when none).',
+  ),
+  // The broker's instances (an ACTIVE_STANDBY_MULTI_AZ broker has two).
+  define(
+    'BrokerInstanceCount',
+    'Count',
+    'broker',
+    'crdr_broker_instances',
+    'gauge',
+    'Instances the broker has (2 for ACTIVE_STANDBY_MULTI_AZ).',
+  ),
+  define(
+    'AvailableBrokerInstanceCount',
+    'Count',
+    'broker',
+    'crdr_broker_instances_available',
+    'gauge',
+    'Instances of the broker that answered the last scrape (the active one and its standby).',
+  ),
   // The broker's own figures (Amazon MQ for ActiveMQ names).
   define(
     'CurrentConnectionsCount',

@@ -13,7 +13,9 @@ const escapeHelp = (value: string): string => value.replace(/\\/g, '\\\\').repla
 /**
  * The latest samples in the Prometheus text exposition format (version 0.0.4): one family per
  * metric with HELP and TYPE, labels `region`, `broker` and (per destination) `destination`.
- * Durations are converted to seconds, Prometheus's base unit.
+ * Durations are converted to seconds, Prometheus's base unit. Samples carry no timestamp, as an
+ * exporter's should not: Prometheus stamps them when it scrapes (an explicit timestamp makes
+ * stale series linger and breaks staleness handling).
  */
 export function renderPrometheusText(
   samples: readonly Sample[],
@@ -38,7 +40,7 @@ export function renderPrometheusText(
         ...(sample.destination === '' ? [] : [`destination="${escapeLabel(sample.destination)}"`]),
       ].join(',');
       const value = definition.unit === 'Milliseconds' ? sample.value / 1000 : sample.value;
-      lines.push(`${definition.prometheusName}{${labels}} ${value} ${sample.timestampMs}`);
+      lines.push(`${definition.prometheusName}{${labels}} ${value}`);
     }
   }
   if (statuses.length > 0) {
@@ -58,4 +60,44 @@ export function renderPrometheusText(
     }
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** What `crdr_broker_info` says of one broker: who it is, its role and replication status. */
+export interface BrokerInfo {
+  readonly region: string;
+  readonly brokerId: string;
+  readonly name: string;
+  /** PRIMARY, REPLICA, or NONE for a broker that is not paired. */
+  readonly role: string;
+  /** As describe-broker shows it (REPLICATING, PAUSED, STALLED...), NONE unpaired, UNKNOWN unread. */
+  readonly replicationStatus: string;
+}
+
+export const brokerInfoMetric = 'crdr_broker_info';
+
+/**
+ * `crdr_broker_info{region, broker, broker_id, name, role, replication_status} 1`, one series per
+ * broker: joined to the other series on `broker` (`* on(broker) group_left(name, role)`) it
+ * gives them the broker's name and role.
+ */
+export function renderBrokerInfo(brokers: readonly BrokerInfo[]): string {
+  if (brokers.length === 0) return '';
+  const lines = [
+    `# HELP ${brokerInfoMetric} A broker of the Region: its name, data replication role and replication status (always 1).`,
+    `# TYPE ${brokerInfoMetric} gauge`,
+  ];
+  for (const broker of brokers) {
+    const labels = [
+      ['region', broker.region],
+      ['broker', broker.brokerId],
+      ['broker_id', broker.brokerId],
+      ['name', broker.name],
+      ['role', broker.role],
+      ['replication_status', broker.replicationStatus],
+    ]
+      .map(([key, value]) => `${key}="${escapeLabel(value ?? '')}"`)
+      .join(',');
+    lines.push(`${brokerInfoMetric}{${labels}} 1`);
+  }
+  return `${lines.join('\n')}\n`;
 }

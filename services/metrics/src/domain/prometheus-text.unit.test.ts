@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderPrometheusText } from './prometheus-text.js';
+import { renderBrokerInfo, renderPrometheusText } from './prometheus-text.js';
 
 describe('renderPrometheusText', () => {
   it('writes one family per metric, durations in seconds, labels escaped', () => {
@@ -22,9 +22,10 @@ describe('renderPrometheusText', () => {
       },
     ]);
     expect(text).toContain('# TYPE crdr_replication_lag_seconds gauge\n');
-    expect(text).toContain('crdr_replication_lag_seconds{region="r",broker="b"} 1.5 5\n');
+    // No explicit timestamps (issue 17): Prometheus stamps samples at scrape time.
+    expect(text).toContain('crdr_replication_lag_seconds{region="r",broker="b"} 1.5\n');
     expect(text).toContain(
-      'crdr_destination_messages{region="r",broker="b",destination="/queue/a\\"b\\\\c"} 3 5\n',
+      'crdr_destination_messages{region="r",broker="b",destination="/queue/a\\"b\\\\c"} 3\n',
     );
   });
 
@@ -46,5 +47,27 @@ describe('renderPrometheusText', () => {
 
   it('is empty without samples', () => {
     expect(renderPrometheusText([])).toBe('');
+    expect(renderBrokerInfo([])).toBe('');
+  });
+
+  it('writes one crdr_broker_info series per broker, joinable on broker', () => {
+    expect(
+      renderBrokerInfo([
+        {
+          region: 'region-b',
+          brokerId: 'b-2',
+          name: 'orders "replica"',
+          role: 'REPLICA',
+          replicationStatus: 'STALLED',
+        },
+      ]),
+    ).toBe(
+      [
+        '# HELP crdr_broker_info A broker of the Region: its name, data replication role and replication status (always 1).',
+        '# TYPE crdr_broker_info gauge',
+        'crdr_broker_info{region="region-b",broker="b-2",broker_id="b-2",name="orders \\"replica\\"",role="REPLICA",replication_status="STALLED"} 1',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -59,6 +59,10 @@ export interface TargetFigures {
    * answer (nothing was applied since, so its oldest waiting event still waits).
    */
   readonly fallbackProgress?: PairProgress;
+  /** Instances the broker has, and how many of them answered (an active/standby pair has 2). */
+  readonly instances?: { readonly configured: number; readonly answering: number };
+  /** Events of a divergent tail awaiting resolve-divergent-tail (0 when none), when known. */
+  readonly divergentTailPendingEvents?: number;
 }
 
 /** The samples of one target at `nowMs`. */
@@ -75,6 +79,11 @@ export function samplesOf(figures: TargetFigures, nowMs: number): Sample[] {
       value,
     });
   };
+  if (figures.instances !== undefined) {
+    add('BrokerInstanceCount', figures.instances.configured);
+    add('AvailableBrokerInstanceCount', figures.instances.answering);
+  }
+  add('DivergentTailPendingEvents', figures.divergentTailPendingEvents);
   const { broker } = figures;
   if (broker !== undefined) {
     add('CurrentConnectionsCount', broker.currentConnectionsCount);

@@ -77,7 +77,12 @@ describe('collection from the control plane targets', () => {
     const second = await server.collector.collectOnce();
     expect(first.failures.get('b-gone')).toMatch(/^broker: /);
     expect(second.failures.get('b-gone')).toMatch(/^broker: /);
-    expect(first.samples).toEqual([]);
+    // Nothing of the broker itself; only that none of its instances answered (issue 17: the
+    // instance counts let an alert see a broker without its standby).
+    expect(first.samples.map((sample) => [sample.metric, sample.value])).toEqual([
+      ['BrokerInstanceCount', 1],
+      ['AvailableBrokerInstanceCount', 0],
+    ]);
     const reported = logLines.filter((line) => line.includes('target not fully readable'));
     expect(reported).toHaveLength(1);
     expect(JSON.parse(reported[0]!)).toMatchObject({ brokerId: 'b-gone', level: 40 });
@@ -85,7 +90,16 @@ describe('collection from the control plane targets', () => {
 
     const metrics = await fetch(`${http}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toBe('');
+    // Issue 17: the broker's info series and the service's runtime metrics, and no timestamps.
+    const text = await metrics.text();
+    expect(text).toContain(
+      'crdr_broker_instances_available{region="region-a",broker="b-gone"} 0\n',
+    );
+    expect(text).toMatch(/^crdr_broker_info\{.*broker_id="b-gone".*\} 1$/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{service="metrics"\} \d+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{service="metrics"\} /m);
+    expect(text).toContain('nodejs_gc_duration_seconds');
+    expect(text).not.toMatch(/^crdr_\w+\{[^}]*\} \S+ \d+$/m);
     const health = await fetch(`${http}/healthz`);
     expect(health.status).toBe(200);
     expect((await fetch(`${http}/nope`)).status).toBe(404);

@@ -13,6 +13,7 @@ import {
   type BrokerFigures,
   type TargetFigures,
 } from '../../domain/target-samples.js';
+import type { BrokerInfo } from '../../domain/prometheus-text.js';
 import type { MetricsRepository } from '../pg/metrics.repository.js';
 import type { BrokerAdminClient, ScrapeClients } from './scrape-clients.js';
 import type { ScrapeTarget, TargetSource } from './targets.js';
@@ -42,6 +43,24 @@ export interface Collector {
   readonly latestStatuses: readonly StatusSample[];
   /** When the last round ended (epoch ms), 0 before the first. */
   readonly lastRoundAtMs: number;
+  /** The brokers of the last round: name, role and replication status (crdr_broker_info). */
+  readonly brokers: readonly BrokerInfo[];
+}
+
+/** What crdr_broker_info says of a target. */
+export function brokerInfoOf(target: ScrapeTarget, region: string): BrokerInfo {
+  return {
+    region: target.region || region,
+    brokerId: target.brokerId,
+    name: target.brokerName,
+    role: target.dataReplicationRole || 'NONE',
+    replicationStatus:
+      target.replicationStatus === undefined || target.replicationStatus === ''
+        ? target.dataReplicationRole
+          ? 'UNKNOWN'
+          : 'NONE'
+        : target.replicationStatus,
+  };
 }
 
 const address = (endpoint: string): string => endpoint.replace(/^[a-z]+:\/\//, '');
@@ -49,17 +68,25 @@ const address = (endpoint: string): string => endpoint.replace(/^[a-z]+:\/\//, '
 const destinationName = (type: string, name: string): string =>
   `/${type === 'TOPIC' ? 'topic' : 'queue'}/${name}`;
 
-/** The first broker instance that serves (the lease holder of an active/standby pair). */
+/**
+ * The figures of the instance that serves (the lease holder of an active/standby pair), else of
+ * a standby, and how many instances answered: every instance is asked, so that a broker without
+ * its standby shows.
+ */
 async function brokerFigures(
   target: ScrapeTarget,
   clients: ScrapeClients,
-): Promise<{ admin: BrokerAdminClient; figures: BrokerFigures } | undefined> {
+): Promise<{ admin: BrokerAdminClient; figures: BrokerFigures; answering: number } | undefined> {
   let firstError: unknown;
+  let serving: { admin: BrokerAdminClient; figures: BrokerFigures } | undefined;
   let standby: { admin: BrokerAdminClient; figures: BrokerFigures } | undefined;
+  let answering = 0;
   for (const endpoint of target.brokerGrpcEndpoints) {
     const admin = clients.admin(address(endpoint), target.adminUsername, target.adminPassword);
     try {
       const stats = await admin.getStats({});
+      answering++;
+      if (serving !== undefined) continue;
       const figures: BrokerFigures = {
         currentConnectionsCount: stats.currentConnectionsCount,
         totalMessageCount: Number(stats.totalMessageCount),
@@ -77,13 +104,14 @@ async function brokerFigures(
           producerCount: d.producerCount,
         })),
       };
-      if (stats.serving) return { admin, figures };
-      standby ??= { admin, figures };
+      if (stats.serving) serving = { admin, figures };
+      else standby ??= { admin, figures };
     } catch (error) {
       firstError ??= error;
     }
   }
-  if (standby !== undefined) return standby;
+  const chosen = serving ?? standby;
+  if (chosen !== undefined) return { ...chosen, answering };
   if (firstError !== undefined) throw toCrdrError(firstError);
   return undefined;
 }
@@ -117,7 +145,14 @@ async function scrape(
   clients: ScrapeClients,
 ): Promise<{ figures: TargetFigures; errors: string[] }> {
   const errors: string[] = [];
-  let figures: TargetFigures = { region: target.region || region, brokerId: target.brokerId };
+  let figures: TargetFigures = {
+    region: target.region || region,
+    brokerId: target.brokerId,
+    instances: { configured: target.brokerGrpcEndpoints.length, answering: 0 },
+    ...(target.divergentTailPendingEvents === undefined
+      ? {}
+      : { divergentTailPendingEvents: target.divergentTailPendingEvents }),
+  };
   const [broker, replicator] = await Promise.allSettled([
     brokerFigures(target, clients),
     target.replicatorGrpcEndpoint === '' ? undefined : replicatorFigures(target, clients),
@@ -125,7 +160,14 @@ async function scrape(
   if (broker.status === 'rejected') {
     errors.push(`broker: ${toCrdrError(broker.reason).message}`);
   } else if (broker.value !== undefined) {
-    figures = { ...figures, broker: broker.value.figures };
+    figures = {
+      ...figures,
+      broker: broker.value.figures,
+      instances: {
+        configured: target.brokerGrpcEndpoints.length,
+        answering: broker.value.answering,
+      },
+    };
     try {
       const status = await broker.value.admin.getReplicationStatus({});
       if (status.role === 'PRIMARY' && status.dataReplicationMode === 'CRDR') {
@@ -205,6 +247,7 @@ export function createCollector(options: CollectorOptions): Collector {
     }
     return lastReplicatorProgress.get(brokerId);
   };
+  let brokers: readonly BrokerInfo[] = [];
   let lastRoundAtMs = 0;
   /** The last problem logged per target, so a lasting one is logged once, not every second. */
   const reported = new Map<string, string>();
@@ -270,6 +313,7 @@ export function createCollector(options: CollectorOptions): Collector {
       await repository.deleteBefore(nowMs - options.retentionMs);
       latest = samples;
       latestStatuses = statuses;
+      brokers = targets.map((target) => brokerInfoOf(target, options.region));
       lastRoundAtMs = nowMs;
       return { samples, failures };
     },
@@ -281,6 +325,9 @@ export function createCollector(options: CollectorOptions): Collector {
     },
     get lastRoundAtMs() {
       return lastRoundAtMs;
+    },
+    get brokers() {
+      return brokers;
     },
   };
 }

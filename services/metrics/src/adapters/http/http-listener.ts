@@ -1,7 +1,8 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@crdr/telemetry';
-import { renderPrometheusText } from '../../domain/prometheus-text.js';
+import { renderRuntimeMetrics } from '@crdr/service';
+import { renderBrokerInfo, renderPrometheusText } from '../../domain/prometheus-text.js';
 import type { Collector } from '../collector/collector.js';
 
 export interface HttpListener {
@@ -28,9 +29,20 @@ export async function createHttpListener(options: HttpListenerOptions): Promise<
       return;
     }
     if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      response.end(
-        renderPrometheusText(options.collector.latest, options.collector.latestStatuses),
+      // The brokers' series, crdr_broker_info, then this process's runtime metrics.
+      const own =
+        renderPrometheusText(options.collector.latest, options.collector.latestStatuses) +
+        renderBrokerInfo(options.collector.brokers);
+      renderRuntimeMetrics('metrics').then(
+        (runtime) => {
+          response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          response.end(own + runtime);
+        },
+        (error: unknown) => {
+          options.log.warn({ err: error }, 'metrics http: runtime metrics failed');
+          response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          response.end(own);
+        },
       );
       return;
     }
