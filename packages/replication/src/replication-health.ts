@@ -1,6 +1,6 @@
 /**
  * Whether a pair replicates, and how far behind its replica is, from what either side of the
- * pair can tell (ARCHITECTURE.md, "Metrics"; INTERFACE.md, `ReplicationStatus`). Pure: the
+ * pair can tell (docs/architecture.md, "Metrics"; docs/interface.md, `ReplicationStatus`). Pure: the
  * control plane's DescribeBroker and the metrics service compute the same answer from the same
  * figures, with the time passed in.
  */
