@@ -196,6 +196,45 @@ describe('active/standby lease', () => {
     expect(hasErrorCode(error, 'Unavailable')).toBe(true);
   });
 
+  it('keeps renewing while a write transaction holds the lease row longer than the lease lasts', async () => {
+    // A 100 MiB message takes seconds to write; the lease (2 s by default) must survive it.
+    const name = freshName();
+    const { active, standby } = await activeAndStandby(name);
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let passed!: () => void;
+    const assertPassed = new Promise<void>((resolve) => (passed = resolve));
+    const write = active.db.transaction().execute(async (trx) => {
+      await active.lease.assertHeld(trx);
+      passed();
+      await committed;
+    });
+    await assertPassed;
+    const expiresAt = async (): Promise<bigint> =>
+      (
+        await admin
+          .selectFrom('leases')
+          .select('expires_at_ms')
+          .where('name', '=', name)
+          .executeTakeFirstOrThrow()
+      ).expires_at_ms;
+    // Renewed past the lease's length while the write still holds the row.
+    const first = await expiresAt();
+    let renewed = first;
+    const deadline = performance.now() + patientTimeoutMs(0);
+    while (renewed < first + BigInt(ttlMs + 2 * renewEveryMs)) {
+      if (performance.now() > deadline) throw new Error('no renewal while the write was open');
+      await sleep(renewEveryMs);
+      renewed = await expiresAt();
+    }
+    expect(active.lease.held).toBe(true);
+    expect(active.lost).toEqual([]);
+    expect(standby.lease.held).toBe(false);
+    commit();
+    await write;
+    expect(active.lease.held).toBe(true);
+  });
+
   it('hands over at once on a clean stop', async () => {
     const name = freshName();
     // A lease far longer than any wait below: a hand-over within it was a release, not expiry.

@@ -5,8 +5,9 @@ import { sql, type Database, type Kysely } from '@crdr/store';
 export interface LeaseOptions {
   /**
    * Best a Kysely on its own small pool: renewals must not queue behind the broker's writes for
-   * a free connection. (They still wait for write transactions that hold the row FOR SHARE;
-   * keep write transactions well below `ttlMs`.)
+   * a free connection. Renewals never wait for write transactions (they hold the row FOR KEY
+   * SHARE, which a plain UPDATE does not wait for), so a long write (a message of 100 MiB) does
+   * not cost the lease; a takeover does wait for them.
    */
   readonly db: Kysely<Database>;
   /** One row per name: the broker's lease. */
@@ -40,7 +41,8 @@ export interface Lease {
   readonly token: bigint | undefined;
   /**
    * Call it inside every write transaction, anywhere before the commit. It locks the lease row
-   * FOR SHARE, so a takeover (an UPDATE of that row) waits for the transaction to commit, and a
+   * FOR KEY SHARE, so a takeover (which locks the row FOR UPDATE first) waits for the
+   * transaction to commit, while the holder's renewals go on beside it, and a
    * transaction that reads the row after a takeover committed no longer finds this holder's
    * token: the writes of a paused or partitioned old active fail instead of committing next to
    * the new active's. Unavailable when the lease is not this instance's.
@@ -75,7 +77,24 @@ export function createLease(options: LeaseOptions): Lease {
   // (a restart with the same id). Every acquisition increments the token, so writes of an
   // earlier term fail assertHeld even when the same holder comes back.
   async function acquire(): Promise<bigint | undefined> {
-    const row = await db
+    return db.transaction().execute(async (trx) => {
+      // A takeover first waits for the write transactions of the term it ends: they hold the
+      // row FOR KEY SHARE, which only FOR UPDATE waits for (the upsert below, like a renewal,
+      // would not). Only a row this instance may take is locked, so a standby's poll of a live
+      // lease never waits.
+      await trx
+        .selectFrom('leases')
+        .select('token')
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('expires_at_ms', '<', dbNowMs), eb('holder', '=', holderId)]))
+        .forUpdate()
+        .execute();
+      return upsert(trx);
+    });
+  }
+
+  async function upsert(trx: Kysely<Database>): Promise<bigint | undefined> {
+    const row = await trx
       .insertInto('leases')
       .values({ name, holder: holderId, token: 1n, expires_at_ms: expiresAtMs })
       .onConflict((oc) =>
@@ -222,7 +241,7 @@ export function createLease(options: LeaseOptions): Lease {
         .where('name', '=', name)
         .where('holder', '=', holderId)
         .where('token', '=', current)
-        .forShare()
+        .forKeyShare()
         .executeTakeFirst();
       if (row === undefined) throw unavailable(lostMessage, { details: { lease: name } });
     },

@@ -357,7 +357,7 @@ const leaseLostMessage = 'lease lost: another broker instance is active';
 
 /**
  * Everything of a group of batches as one SQL statement: each change is a data-modifying CTE,
- * every one of them conditioned on the lease row (locked FOR SHARE, so a takeover waits for
+ * every one of them conditioned on the lease row (locked FOR KEY SHARE, so a takeover waits for
  * it), and the statement reports whether the lease was found. Seqs are handed out here, inside
  * the serial writer, so they grow in commit order.
  */
@@ -395,7 +395,7 @@ function buildFlush(
     const f = fence();
     if (f === undefined) throw unavailable('lease not held: this broker instance is a standby');
     ctes.push(
-      sql`lease AS (SELECT 1 FROM leases WHERE name = ${f.name} AND holder = ${f.holder} AND token = ${String(f.token)}::int8 FOR SHARE)`,
+      sql`lease AS (SELECT 1 FROM leases WHERE name = ${f.name} AND holder = ${f.holder} AND token = ${String(f.token)}::int8 FOR KEY SHARE)`,
     );
     guard = sql`EXISTS (SELECT FROM lease)`;
   }
