@@ -3,6 +3,8 @@
 # deploy/observability/*.rules.yml with `promtool check rules` (scripts/check-observability.sh).
 # Needs root (or sudo) and Debian's package repositories; $PROMTOOL names another binary.
 set -euo pipefail
+# shellcheck source=lib/apt-install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
 
 promtool="${PROMTOOL:-promtool}"
 if command -v "$promtool" >/dev/null 2>&1; then
@@ -10,26 +12,8 @@ if command -v "$promtool" >/dev/null 2>&1; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  sudo=""
-elif command -v sudo >/dev/null 2>&1; then
-  sudo="sudo"
-else
-  echo "promtool: missing and this user cannot run apt-get (not root, no sudo)" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "promtool: missing and apt-get is not available to install it" >&2
-  exit 1
-fi
-
-echo "promtool: installing Debian's prometheus package (the server is not started)"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-# policy-rc.d keeps the package's service from starting on machines whose init honours it.
-$sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-
+# The server is not started: only its promtool is used.
+apt_install promtool --no-install-recommends prometheus
 if ! command -v "$promtool" >/dev/null 2>&1; then
   echo "promtool: apt-get finished but $promtool is still missing" >&2
   exit 1
