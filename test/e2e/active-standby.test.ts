@@ -166,7 +166,7 @@ describe('ACTIVE_STANDBY_MULTI_AZ: two broker processes on one store', () => {
     await (outcomes.get(active) as StompClient).disconnect();
   });
 
-  it('kill -9 of the active: the standby serves within 5 s and has every receipted message', async () => {
+  it('kill -9 of the active: the standby serves and has every receipted message', async () => {
     const ids = range('kill', 300);
     const producer = await connect(instances.get(active)!);
     await sendReceipted(producer, '/queue/ha.orders', ids);
@@ -223,7 +223,7 @@ describe('ACTIVE_STANDBY_MULTI_AZ: two broker processes on one store', () => {
     await client.disconnect();
   });
 
-  it('a clean SIGTERM of the active hands over well within the lease TTL', async () => {
+  it('a clean SIGTERM of the active hands over to the standby with every receipted message', async () => {
     const ids = range('term', 100);
     const producer = await connect(instances.get(active)!);
     await sendReceipted(producer, '/queue/ha.orders', ids);
