@@ -13,7 +13,7 @@
  */
 import { createClient, loadProto, type controlPlaneV1 } from '@crdr/proto';
 import { stackUp, type StackEndpoints } from '@crdr/stack';
-import { connectStomp, isStompServerError, type StompMessage } from '@crdr/stomp';
+import { connectStomp, isStompServerError, type StompClient, type StompMessage } from '@crdr/stomp';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,18 +84,42 @@ async function waitForBroker(
 }
 
 /** The serving instance's STOMP address; any instance's when none serves (a replica's). */
-function stompEndpoint(broker: Broker): { host: string; port: number } {
+/** The broker's STOMP endpoints, the ACTIVE instance's first. */
+function stompEndpoints(broker: Broker): Array<{ host: string; port: number }> {
   const instances = [...broker.brokerInstances].sort(
     (a, b) => Number(b.instanceState === 'ACTIVE') - Number(a.instanceState === 'ACTIVE'),
   );
-  for (const instance of instances) {
-    const stomp = instance.endpoints.find((e) => e.startsWith('stomp://'));
-    if (stomp !== undefined) {
-      const url = new URL(stomp);
-      return { host: url.hostname, port: Number(url.port) };
+  const endpoints = instances.flatMap((instance) =>
+    instance.endpoints
+      .filter((e) => e.startsWith('stomp://'))
+      .map((e) => {
+        const url = new URL(e);
+        return { host: url.hostname, port: Number(url.port) };
+      }),
+  );
+  if (endpoints.length === 0) throw new Error(`${broker.brokerId} shows no STOMP endpoint`);
+  return endpoints;
+}
+
+/**
+ * Connects as a client with a failover list of the broker's instances does: an instance that
+ * does not listen (a standby) is skipped; the first that answers, with CONNECTED or an ERROR,
+ * decides.
+ */
+async function connectToBroker(
+  broker: Broker,
+  credentials: { login: string; passcode: string },
+): Promise<StompClient> {
+  let refused: unknown;
+  for (const endpoint of stompEndpoints(broker)) {
+    try {
+      return await connectStomp({ ...endpoint, ...credentials });
+    } catch (error) {
+      if (isStompServerError(error)) throw error;
+      refused = error;
     }
   }
-  throw new Error(`${broker.brokerId} shows no STOMP endpoint`);
+  throw refused;
 }
 
 const replicationStatus = (broker: Broker) => broker.dataReplicationMetadata?.replicationStatus;
@@ -214,8 +238,7 @@ async function main(): Promise<void> {
     undefined,
     async () => {
       const described = await regionA.describeBroker({ brokerId: primary.brokerId });
-      const client = await connectStomp({
-        ...stompEndpoint(described),
+      const client = await connectToBroker(described, {
         login: adminUser.username,
         passcode: adminUser.password,
       });
@@ -234,8 +257,7 @@ async function main(): Promise<void> {
     async () => {
       const described = await regionB.describeBroker({ brokerId: replica.brokerId });
       try {
-        const client = await connectStomp({
-          ...stompEndpoint(described),
+        const client = await connectToBroker(described, {
           login: adminUser.username,
           passcode: adminUser.password,
         });
@@ -272,8 +294,7 @@ async function main(): Promise<void> {
     undefined,
     async () => {
       const described = await regionB.describeBroker({ brokerId: replica.brokerId });
-      const consumer = await connectStomp({
-        ...stompEndpoint(described),
+      const consumer = await connectToBroker(described, {
         login: adminUser.username,
         passcode: adminUser.password,
       });

@@ -429,6 +429,28 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
     );
   }
 
+  /** Starts a replicator and has the supervisor keep it running; call it under its key's lock. */
+  async function startSupervisedReplicatorLocked(
+    key: string,
+    spec: ReplicatorProcessSpec,
+  ): Promise<ReplicatorInfo> {
+    try {
+      const info = await startReplicatorLocked(spec);
+      const kept: ReplicatorProcessSpec = { ...spec, grpc: info.grpc };
+      await specs.write(kept);
+      superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
+        startReplicatorLocked(kept),
+      );
+      return info;
+    } catch (error) {
+      await specs.write(spec);
+      superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
+        startReplicatorLocked(spec),
+      );
+      throw error;
+    }
+  }
+
   async function startReplicatorLocked(spec: ReplicatorProcessSpec): Promise<ReplicatorInfo> {
     const existing = await records.read('replicator', spec.replicaBrokerId);
     if (existing !== undefined && existing.primaryBrokerId !== spec.primaryBrokerId) {
@@ -520,23 +542,7 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
       checkId('replicaBrokerId', spec.replicaBrokerId);
       checkId('primaryBrokerId', spec.primaryBrokerId);
       const key = `replicator:${spec.replicaBrokerId}`;
-      return await serialized(key, async () => {
-        try {
-          const info = await startReplicatorLocked(spec);
-          const kept: ReplicatorProcessSpec = { ...spec, grpc: info.grpc };
-          await specs.write(kept);
-          superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
-            startReplicatorLocked(kept),
-          );
-          return info;
-        } catch (error) {
-          await specs.write(spec);
-          superviseLocked(key, spec, [{ kind: 'replicator', id: spec.replicaBrokerId }], () =>
-            startReplicatorLocked(spec),
-          );
-          throw error;
-        }
-      });
+      return await serialized(key, () => startSupervisedReplicatorLocked(key, spec));
     },
 
     async stopReplicator(replicaBrokerId, stopOptions) {
@@ -552,8 +558,13 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
 
     async resumeReplicator(replicaBrokerId) {
       checkId('replicaBrokerId', replicaBrokerId);
-      const spec = await specs.read(replicaBrokerId);
-      return spec === undefined ? undefined : await this.startReplicator(spec);
+      const key = `replicator:${replicaBrokerId}`;
+      // The spec is read under the same lock as stopReplicator removes it: a replicator that a
+      // promotion stops while the control plane starts again is not started again behind it.
+      return await serialized(key, async () => {
+        const spec = await specs.read(replicaBrokerId);
+        return spec === undefined ? undefined : await startSupervisedReplicatorLocked(key, spec);
+      });
     },
 
     supervision(kind, id) {
