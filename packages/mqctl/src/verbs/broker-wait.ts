@@ -1,9 +1,7 @@
-import type { CrdrError } from '@crdr/errors';
-import { deadlineExceeded, failedPrecondition, isCrdrError } from '@crdr/errors';
+import { deadlineExceeded, failedPrecondition } from '@crdr/errors';
 import type { controlPlaneV1 } from '@crdr/proto';
-import { isRetryable } from '@crdr/proto';
 import type { VerbContext } from '../verb.js';
-import { formatProgressLine } from './promotion-wait.js';
+import { pollBroker } from './broker-poll.js';
 
 type Broker = controlPlaneV1.DescribeBrokerResponse__Output;
 
@@ -58,49 +56,25 @@ function state(broker: Broker): string {
  */
 export async function waitForBroker(options: BrokerWaitOptions): Promise<Broker> {
   const { context, brokerId, what } = options;
-  const startedAt = context.now();
-  const deadline = startedAt + options.timeoutMs;
-  const seconds = `${(options.timeoutMs / 1000).toFixed(0)}s`;
-  context.progress(`waiting up to ${seconds} for the ${what} of ${brokerId}`);
-  let last = '';
-  let lastError: CrdrError | undefined;
-  for (;;) {
-    let broker: Broker | undefined;
-    try {
-      broker = await options.describe();
-      lastError = undefined;
-    } catch (error) {
-      if (!isCrdrError(error) || !isRetryable(error)) throw error;
-      if (lastError === undefined) {
-        context.progress(
-          formatProgressLine(
-            context.now() - startedAt,
-            `control plane unavailable (${error.message}); still waiting`,
-          ),
-        );
-      }
-      lastError = error;
-    }
-    if (broker !== undefined) {
-      const now = state(broker);
-      if (now !== last) {
-        context.progress(formatProgressLine(context.now() - startedAt, now));
-        last = now;
-      }
+  const waited = `${(options.timeoutMs / 1000).toFixed(0)}s`;
+  context.progress(`waiting up to ${waited} for the ${what} of ${brokerId}`);
+  return pollBroker({
+    describe: options.describe,
+    context,
+    timeoutMs: options.timeoutMs,
+    pollIntervalMs: options.pollIntervalMs ?? brokerPollIntervalMs,
+    stateOf: state,
+    outcome: (broker, now) => {
       if (failedStates.includes(broker.brokerState)) {
         const reason = broker.brokerStateReason ? ` (${broker.brokerStateReason})` : '';
         throw failedPrecondition(`the ${what} of ${brokerId} failed: ${now}${reason}`);
       }
       const applied = options.untilApplied === false || !broker.pendingDataReplicationMode;
-      if (settledStates.includes(broker.brokerState) && applied) {
-        return broker;
-      }
-    }
-    if (context.now() >= deadline) {
-      throw deadlineExceeded(
-        `the ${what} of ${brokerId} is still not done after ${seconds} (${last || 'no answer'}); it goes on in the control plane: mqctl describe-broker --broker-id ${brokerId}`,
-      );
-    }
-    await context.sleep(options.pollIntervalMs ?? brokerPollIntervalMs);
-  }
+      return settledStates.includes(broker.brokerState) && applied ? broker : undefined;
+    },
+    timedOut: (last) =>
+      deadlineExceeded(
+        `the ${what} of ${brokerId} is still not done after ${waited} (${last || 'no answer'}); it goes on in the control plane: mqctl describe-broker --broker-id ${brokerId}`,
+      ),
+  });
 }
