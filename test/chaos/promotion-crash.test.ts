@@ -124,6 +124,14 @@ describe('promotion sagas survive a control-plane crash at every step', () => {
       regions.linkToA.cut();
       await sendAll(stompEndpoints(a), '/queue/Crash', [`r${round}-t0`, `r${round}-t1`]);
       await promoteThroughCrash(regions.b, bId, 'FAILOVER', failoverStep);
+      // The link heals only once the replica is promoted: its replicator is stopped and the
+      // failover point read by then. Healed earlier, a replicator the resumed saga has not yet
+      // stopped may read the tail, and the failover then rightly finds nothing divergent.
+      await regions.b.waitForBroker(
+        bId,
+        (d) => role(d) === 'PRIMARY',
+        'promoted by the failover, with the link still cut',
+      );
       regions.linkToA.heal();
       await expectPair([regions.b, bId], [regions.a, aId], 'after the failover');
       const fenced = await regions.a.waitForBroker(
