@@ -30,7 +30,9 @@ import { controlPlaneNatsEnv, startRegionNatsServers } from './region-nats.js';
 // Two Regions for the promotion tests: TLS nats-servers with a relay and a restricted
 // replication user each, and two control planes that can be killed (kill -9, alone or with every
 // process of their Region) and started again on the same database, state folder and port.
-// Region-b's replicators reach region-a's NATS through a TCP proxy the test can cut.
+// Region-b's replicators reach region-a's NATS through a TCP proxy the test can cut, and each
+// control plane reaches the other (ControlPlanePeerService) through one as well: cutting all
+// three is a partition between the Regions.
 
 export const appUser = { username: 'app-user', password: 'app-password-1' };
 export const replicationUser = { username: 'repl-user', password: 'repl-password-1' };
@@ -70,6 +72,12 @@ export interface PromotionRegions {
   readonly b: PromotionRegion;
   /** The link region-b's replicators use to reach region-a's NATS. */
   readonly linkToA: TcpProxy;
+  /** The links each control plane uses to reach the other's peer service. */
+  readonly peerLinks: { readonly toA: TcpProxy; readonly toB: TcpProxy };
+  /** Cuts every link between the Regions, black-holed: open connections freeze, new ones hang. */
+  partition(): void;
+  /** Heals every link `partition` cut. */
+  heal(): void;
   stop(): Promise<void>;
 }
 
@@ -109,6 +117,15 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
     const linkToA = await startTcpProxy({ targetPort: natsA.port });
     cleanups.push(() => linkToA.close());
     const ports = { a: await freePort(), b: await freePort() };
+    const peerLinks = {
+      toA: await startTcpProxy({ targetPort: ports.a }),
+      toB: await startTcpProxy({ targetPort: ports.b }),
+    };
+    cleanups.push(
+      () => peerLinks.toA.close(),
+      () => peerLinks.toB.close(),
+    );
+    const peerPort = { a: peerLinks.toA.port, b: peerLinks.toB.port };
     const brokerPgUrl = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
     const region = async (r: 'a' | 'b'): Promise<PromotionRegion> => {
@@ -129,7 +146,7 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
         CONTROL_PLANE_REGION: regionName,
         CONTROL_PLANE_GRPC_PORT: String(ports[r]),
         CONTROL_PLANE_DB_URL: database.url,
-        CONTROL_PLANE_PEERS: `region-${other}=127.0.0.1:${ports[other]}`,
+        CONTROL_PLANE_PEERS: `region-${other}=127.0.0.1:${peerPort[other]}`,
         CONTROL_PLANE_PROVISIONER: 'local',
         CONTROL_PLANE_STATE_DIR: stateDir,
         CONTROL_PLANE_BROKER_PG_URL: brokerPgUrl,
@@ -256,7 +273,20 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
     };
     const [a, b] = await Promise.all([region('a'), region('b')]);
     await Promise.all([a.start(), b.start()]);
-    return { a, b, linkToA, stop };
+    const links = [linkToA, peerLinks.toA, peerLinks.toB];
+    return {
+      a,
+      b,
+      linkToA,
+      peerLinks,
+      partition: () => {
+        for (const link of links) link.cut({ existing: 'freeze', incoming: 'hold' });
+      },
+      heal: () => {
+        for (const link of links) link.heal();
+      },
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

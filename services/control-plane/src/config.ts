@@ -130,6 +130,24 @@ const schema = z
      */
     CONTROL_PLANE_RESTART_BACKOFF_MAX_MS: positive().default(30_000),
     /**
+     * How often, in ms, each paired primary of this Region asks its counterpart's Region whether
+     * it was promoted past it (a failover during a partition); if so it is fenced
+     * (docs/design/partitions.md).
+     */
+    CONTROL_PLANE_RECONCILE_INTERVAL_MS: positive().default(5_000),
+    /**
+     * A paired primary that starts again held waits this long, in ms, for its peer Region to say
+     * whether it was superseded; then CONTROL_PLANE_PEER_SILENT applies.
+     */
+    CONTROL_PLANE_PEER_WAIT_MS: positive().default(30_000),
+    /**
+     * What a held primary does once the peer Region has been silent for CONTROL_PLANE_PEER_WAIT_MS:
+     * `serve` (default: availability; if the counterpart was promoted meanwhile, reconciliation
+     * fences it later and keeps its writes as a divergent tail) or `stay-held` (no writes until
+     * the peer answers).
+     */
+    CONTROL_PLANE_PEER_SILENT: z.enum(['serve', 'stay-held']).default('serve'),
+    /**
      * Tests only: `STEP[:before|:after|:pause-MS],...` makes a promotion saga SIGKILL this
      * process right after STEP is recorded as started (before), after it acted but before its
      * outcome is recorded (after), or wait MS before acting (pause).

@@ -43,6 +43,7 @@ import {
   onServingInstance,
   setRoleEverywhere,
 } from './promotion-brokers.js';
+import { createPrimaryGuard } from './primary-guard.js';
 import { createDivergentTails, toTailSummary, type TailEvent } from './promotion-tail.js';
 
 /**
@@ -99,6 +100,13 @@ export function createPromotionOperations(
   const region = c.CONTROL_PLANE_REGION;
   const tails = createDivergentTails(context, stores.tails);
   const failpoints = parseFailpoints(c.CONTROL_PLANE_FAILPOINT);
+  const guard = createPrimaryGuard(context, {
+    region,
+    deadlineMs: fenceDeadlineMs,
+    peerWaitMs: c.CONTROL_PLANE_PEER_WAIT_MS,
+    whenPeerSilent: c.CONTROL_PLANE_PEER_SILENT,
+    reconcileIntervalMs: c.CONTROL_PLANE_RECONCILE_INTERVAL_MS,
+  });
   /** The saga loops running in this process, one per promoted broker. */
   const running = new Map<string, { again: boolean; abort: AbortController }>();
 
@@ -684,61 +692,6 @@ export function createPromotionOperations(
     },
   };
 
-  /**
-   * At start-up, for each paired primary of this Region: restarted held if its processes died
-   * (adopted as they are otherwise), then released only once the peer Region says its
-   * counterpart was not promoted; if it was, the peer's failover fences it (OldPrimaryReturned).
-   */
-  async function guardPrimary(brokerId: BrokerId): Promise<void> {
-    for (let attempt = 0; !context.stopping(); attempt += 1) {
-      const broker = await context.repository.load(brokerId);
-      const counterpart = broker.counterpart;
-      if (broker.role !== 'PRIMARY' || counterpart === undefined) return;
-      try {
-        const peer = context.peer(counterpart.region, 'data_replication_counterpart');
-        const remote = await peer.getPromotionState(
-          { brokerId: counterpart.brokerId },
-          { deadlineMs: fenceDeadlineMs },
-        );
-        const promoted =
-          remote.dataReplicationRole === 'PRIMARY' &&
-          remote.counterpart?.brokerId === broker.brokerId &&
-          BigInt(remote.epoch) > broker.epoch;
-        if (promoted || remote.awaitingOldPrimary) {
-          context.log.warn(
-            { brokerId, counterpart: counterpart.brokerId },
-            'the counterpart was promoted while this primary was away: it stays held until fenced',
-          );
-          await peer.oldPrimaryReturned(
-            { brokerId: counterpart.brokerId, oldPrimary: { brokerId, region } },
-            { deadlineMs: fenceDeadlineMs },
-          );
-          return;
-        }
-        const roles = await onAnsweringInstances(broker, (a) => a.getRole({}));
-        const held = roles.some((r) => r.held);
-        if (held) {
-          const epoch = roles.reduce(
-            (m, r) => (BigInt(r.epoch) > m ? BigInt(r.epoch) : m),
-            broker.epoch,
-          );
-          await setRoleEverywhere(broker, { role: 'PRIMARY', epoch: epoch.toString() });
-          context.log.info(
-            { brokerId },
-            'the primary is released: its counterpart was not promoted',
-          );
-        }
-        return;
-      } catch (error) {
-        context.log.warn(
-          { err: error, brokerId },
-          'cannot learn the counterpart state yet; the primary stays held',
-        );
-        await sleep(Math.min(500 * 2 ** Math.min(attempt, 4), 5_000));
-      }
-    }
-  }
-
   async function restartHeld(broker: BrokerAggregate): Promise<void> {
     const spec = brokerProcessSpec(context, broker);
     const instances = toEndpoints(
@@ -845,7 +798,7 @@ export function createPromotionOperations(
     async afterRestart(brokerId: string): Promise<void> {
       const broker = await context.repository.load(asBrokerId(brokerId));
       if (!broker.exists || broker.role !== 'PRIMARY' || broker.counterpart === undefined) return;
-      await guardPrimary(broker.brokerId);
+      await guard.guard(broker.brokerId);
     },
 
     /** After start: every unfinished saga resumes; paired primaries are checked (held). */
@@ -865,9 +818,10 @@ export function createPromotionOperations(
         if (broker.role !== 'PRIMARY' || broker.counterpart === undefined) continue;
         context.background(`guard primary ${broker.brokerId}`, async () => {
           if (context.provisioner.kind === 'local') await restartHeld(broker);
-          await guardPrimary(broker.brokerId);
+          await guard.guard(broker.brokerId);
         });
       }
+      context.background('reconcile paired primaries', () => guard.reconcileForever());
     },
   };
 }

@@ -1,0 +1,168 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StompMessage } from '@crdr/stomp';
+import { waitFor } from '@crdr/testing';
+import type { DescribedBroker } from '../support/control-plane.js';
+import {
+  connectAny,
+  createPair,
+  sendAll,
+  startPromotionRegions,
+  stompEndpoints,
+  type PromotionRegion,
+  type PromotionRegions,
+} from '../support/promotion-regions.js';
+
+// Issue 14: partitions between the Regions (docs/design/partitions.md). Every link between them
+// is cut black-holed (the peer gRPC links both ways and the replication link): open connections
+// freeze, new ones hang, as when packets are dropped. Region-a keeps serving its clients
+// throughout. Nobody restarts anything: only the reconciliation loop of region-a's control plane
+// and the heal itself bring the pair back to one primary.
+
+let regions: PromotionRegions;
+let aId: string;
+let bId: string;
+
+const role = (b: DescribedBroker) => b.dataReplicationMetadata?.dataReplicationRole;
+const status = (b: DescribedBroker) => b.dataReplicationMetadata?.replicationStatus;
+
+async function waitSameDigest(
+  primary: [PromotionRegion, string],
+  replica: [PromotionRegion, string],
+): Promise<void> {
+  let last: unknown;
+  await waitFor(
+    async () => {
+      const [p, r] = await Promise.all([
+        primary[0].digest(primary[1]),
+        replica[0].digest(replica[1]),
+      ]);
+      last = { p, r };
+      return p.digest === r.digest && p.sequence === r.sequence;
+    },
+    'equal state digests on both sides',
+    120_000,
+    250,
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}: ${JSON.stringify(last)}`, { cause: error });
+  });
+}
+
+/** `count` bodies from `queue` of the broker (auto ack), sorted; then nothing more for 1 s. */
+async function receive(endpoints: readonly string[], queue: string, count: number) {
+  const { client, refusals } = await connectAny(endpoints);
+  if (client === undefined) throw new Error(`no broker accepted: ${refusals.join('; ')}`);
+  const bodies: string[] = [];
+  try {
+    await client.subscribe(queue, (m: StompMessage) => bodies.push(m.body.toString()), {
+      ack: 'auto',
+    });
+    await waitFor(() => bodies.length >= count, `${count} messages on ${queue}`).catch(
+      (error: unknown) => {
+        throw new Error(`${(error as Error).message}; got ${JSON.stringify(bodies)}`, {
+          cause: error,
+        });
+      },
+    );
+    await sleep(1_000);
+  } finally {
+    await client.disconnect().catch(() => undefined);
+  }
+  return bodies.sort();
+}
+
+beforeAll(async () => {
+  regions = await startPromotionRegions('partition');
+  ({ primaryId: aId, replicaId: bId } = await createPair(regions, 'split'));
+  await waitSameDigest([regions.a, aId], [regions.b, bId]);
+});
+
+afterAll(async () => {
+  await regions?.stop();
+});
+
+describe('a partition between the Regions', () => {
+  it('heals before anyone fails over: nothing changes, and replication catches up', async () => {
+    const a = await regions.a.describe(aId);
+    regions.partition();
+    await sendAll(stompEndpoints(a), '/queue/Quiet', ['q-0', 'q-1', 'q-2']);
+    // Both sides keep their roles while cut: region-a serves, region-b stays its replica.
+    const aDuring = await regions.a.describe(aId);
+    expect(role(aDuring)).toBe('PRIMARY');
+    const bDuring = await regions.b.describe(bId);
+    expect(role(bDuring)).toBe('REPLICA');
+    regions.heal();
+    await waitSameDigest([regions.a, aId], [regions.b, bId]);
+    const aAfter = await regions.a.waitForBroker(
+      aId,
+      (d) => role(d) === 'PRIMARY' && status(d) === 'REPLICATING',
+      'still the primary',
+    );
+    expect(aAfter.dataReplicationMetadata?.divergentTail ?? null).toBeNull();
+    await regions.b.waitForBroker(
+      bId,
+      (d) => role(d) === 'REPLICA' && status(d) === 'REPLICATING',
+      'still replicating',
+    );
+  });
+
+  it('a failover during it: after the heal one primary serves, and what region-a took is its divergent tail', async () => {
+    const a = await regions.a.describe(aId);
+    regions.partition();
+    await sendAll(stompEndpoints(a), '/queue/Split', ['a-0', 'a-1']);
+
+    // Region-b fails over without region-a: the fencing attempt cannot reach it.
+    await regions.b.client.promote({ brokerId: bId, mode: 'FAILOVER' });
+    const b = await regions.b.waitForBroker(
+      bId,
+      (d) => role(d) === 'PRIMARY' && status(d) === 'PROMOTED',
+      'PRIMARY after the failover',
+    );
+    await sendAll(stompEndpoints(b), '/queue/Split', ['b-0', 'b-1']);
+    // Region-a does not know yet: it still serves its clients, and takes more writes.
+    await sendAll(stompEndpoints(a), '/queue/Split', ['a-2', 'a-3']);
+
+    regions.heal();
+    // Region-a's reconciliation asks region-b, learns it was superseded, and is fenced.
+    const fenced = await regions.a.waitForBroker(
+      aId,
+      (d) => role(d) === 'REPLICA' && d.dataReplicationMetadata?.divergentTail?.state === 'PENDING',
+      'fenced as a replica of b, with its divergent tail',
+    );
+    expect(fenced.dataReplicationMetadata?.dataReplicationCounterpart?.brokerId).toBe(bId);
+    const tail = fenced.dataReplicationMetadata!.divergentTail!;
+    expect(tail.destinations).toContain('/queue/Split');
+    const listed = await regions.a.client.listDivergentEvents({ brokerId: aId });
+    expect(listed.events.filter((e) => e.eventType === 'MESSAGE_SENT')).toHaveLength(4);
+    const refused = await connectAny(stompEndpoints(fenced));
+    expect(refused.client, 'the fenced old primary refuses clients').toBeUndefined();
+
+    // Exactly one primary, and the pair replicates again, b → a.
+    await regions.b.waitForBroker(
+      bId,
+      (d) => role(d) === 'PRIMARY' && status(d) === 'PROMOTED',
+      'still the only primary',
+    );
+    await regions.a.waitForBroker(
+      aId,
+      (d) => role(d) === 'REPLICA' && status(d) === 'REPLICATING',
+      'replicating from b',
+    );
+    await waitSameDigest([regions.b, bId], [regions.a, aId]);
+
+    // Republished, region-a's partition writes join b's own on the one primary.
+    const resolved = await regions.a.client.resolveDivergentTail({
+      brokerId: aId,
+      action: 'REPUBLISH',
+    });
+    expect(resolved.summary?.state).toBe('REPUBLISHED');
+    expect(Number(resolved.republishedMessages)).toBe(4);
+    const bodies = await receive(
+      stompEndpoints(await regions.b.describe(bId)),
+      '/queue/Split',
+      6,
+    );
+    expect(bodies).toEqual(['a-0', 'a-1', 'a-2', 'a-3', 'b-0', 'b-1']);
+    await waitSameDigest([regions.b, bId], [regions.a, aId]);
+  });
+});
