@@ -157,12 +157,58 @@ describe('a partition between the Regions', () => {
     });
     expect(resolved.summary?.state).toBe('REPUBLISHED');
     expect(Number(resolved.republishedMessages)).toBe(4);
-    const bodies = await receive(
-      stompEndpoints(await regions.b.describe(bId)),
-      '/queue/Split',
-      6,
-    );
+    const bodies = await receive(stompEndpoints(await regions.b.describe(bId)), '/queue/Split', 6);
     expect(bodies).toEqual(['a-0', 'a-1', 'a-2', 'a-3', 'b-0', 'b-1']);
+    await waitSameDigest([regions.b, bId], [regions.a, aId]);
+  });
+
+  it('a primary restarted during it waits CONTROL_PLANE_PEER_WAIT_MS for the peer, then serves (the default)', async () => {
+    // b is the primary now. Its whole Region restarts while cut off from region-a.
+    await regions.b.killAll();
+    regions.partition();
+    await regions.b.restartAll({ CONTROL_PLANE_PEER_WAIT_MS: '3000' });
+    const serving = await regions.b.waitForBroker(
+      bId,
+      (d) => d.brokerInstances.some((i) => i.instanceState === 'ACTIVE'),
+      'serving although the peer Region is silent',
+    );
+    expect(role(serving)).toBe('PRIMARY');
+    await sendAll(stompEndpoints(serving), '/queue/Alone', ['alone-0']);
+    regions.heal();
+    // Region-a's broker was never promoted: b stays the primary, a catches up, no tail.
+    await waitSameDigest([regions.b, bId], [regions.a, aId]);
+    const b = await regions.b.describe(bId);
+    expect(role(b)).toBe('PRIMARY');
+    expect(b.dataReplicationMetadata?.divergentTail ?? null).toBeNull();
+  });
+
+  it('with CONTROL_PLANE_PEER_SILENT=stay-held, a restarted primary stays held until the peer answers', async () => {
+    await regions.b.killAll();
+    regions.partition();
+    await regions.b.restartAll({
+      CONTROL_PLANE_PEER_WAIT_MS: '1000',
+      CONTROL_PLANE_PEER_SILENT: 'stay-held',
+    });
+    // Well past the wait, it still serves nobody.
+    await regions.b.waitForBroker(
+      bId,
+      (d) =>
+        d.brokerInstances.length > 0 &&
+        d.brokerInstances.every((i) => i.instanceState === 'STANDBY'),
+      'held: every instance up and none serving',
+    );
+    await sleep(5_000);
+    const held = await regions.b.describe(bId);
+    expect(held.brokerInstances.map((i) => i.instanceState)).not.toContain('ACTIVE');
+    expect((await connectAny(stompEndpoints(held))).client).toBeUndefined();
+    regions.heal();
+    const released = await regions.b.waitForBroker(
+      bId,
+      (d) => d.brokerInstances.some((i) => i.instanceState === 'ACTIVE'),
+      'released once the peer answered',
+    );
+    expect(role(released)).toBe('PRIMARY');
+    await sendAll(stompEndpoints(released), '/queue/Alone', ['alone-1']);
     await waitSameDigest([regions.b, bId], [regions.a, aId]);
   });
 });

@@ -30,7 +30,7 @@ import { controlPlaneNatsEnv, startRegionNatsServers } from './region-nats.js';
 // Two Regions for the promotion tests: TLS nats-servers with a relay and a restricted
 // replication user each, and two control planes that can be killed (kill -9, alone or with every
 // process of their Region) and started again on the same database, state folder and port.
-// Region-b's replicators reach region-a's NATS through a TCP proxy the test can cut, and each
+// Each Region's replicators reach the other's NATS through a TCP proxy the test can cut, and each
 // control plane reaches the other (ControlPlanePeerService) through one as well: cutting all
 // three is a partition between the Regions.
 
@@ -72,6 +72,8 @@ export interface PromotionRegions {
   readonly b: PromotionRegion;
   /** The link region-b's replicators use to reach region-a's NATS. */
   readonly linkToA: TcpProxy;
+  /** The link region-a's replicators use to reach region-b's NATS. */
+  readonly linkToB: TcpProxy;
   /** The links each control plane uses to reach the other's peer service. */
   readonly peerLinks: { readonly toA: TcpProxy; readonly toB: TcpProxy };
   /** Cuts every link between the Regions, black-holed: open connections freeze, new ones hang. */
@@ -115,7 +117,11 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
       () => natsB.cleanup(),
     );
     const linkToA = await startTcpProxy({ targetPort: natsA.port });
-    cleanups.push(() => linkToA.close());
+    const linkToB = await startTcpProxy({ targetPort: natsB.port });
+    cleanups.push(
+      () => linkToA.close(),
+      () => linkToB.close(),
+    );
     const ports = { a: await freePort(), b: await freePort() };
     const peerLinks = {
       toA: await startTcpProxy({ targetPort: ports.a }),
@@ -141,7 +147,7 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
       let current: ServiceProcess | undefined;
       let allLogs = '';
       const brokerIds = new Set<string>();
-      const replicationNatsUrl = r === 'a' ? `tls://127.0.0.1:${linkToA.port}` : natsB.url;
+      const replicationNatsUrl = `tls://127.0.0.1:${(r === 'a' ? linkToA : linkToB).port}`;
       const baseEnv: Record<string, string> = {
         CONTROL_PLANE_REGION: regionName,
         CONTROL_PLANE_GRPC_PORT: String(ports[r]),
@@ -273,11 +279,12 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
     };
     const [a, b] = await Promise.all([region('a'), region('b')]);
     await Promise.all([a.start(), b.start()]);
-    const links = [linkToA, peerLinks.toA, peerLinks.toB];
+    const links = [linkToA, linkToB, peerLinks.toA, peerLinks.toB];
     return {
       a,
       b,
       linkToA,
+      linkToB,
       peerLinks,
       partition: () => {
         for (const link of links) link.cut({ existing: 'freeze', incoming: 'hold' });
