@@ -6,6 +6,8 @@ import type { DescribedBroker } from '../support/control-plane.js';
 import {
   connectAny,
   createPair,
+  failure,
+  replicaRequest,
   sendAll,
   startPromotionRegions,
   stompEndpoints,
@@ -210,5 +212,69 @@ describe('a partition between the Regions', () => {
     expect(role(released)).toBe('PRIMARY');
     await sendAll(stompEndpoints(released), '/queue/Alone', ['alone-1']);
     await waitSameDigest([regions.b, bId], [regions.a, aId]);
+  });
+
+  it('a survivor force-unpaired from a lost Region pairs with a new replica; the lost broker comes back fenced', async () => {
+    // b is the primary. Its Region is lost: a fails over and then drops the pair without it.
+    await sendAll(stompEndpoints(await regions.b.describe(bId)), '/queue/Lost', ['l-0']);
+    await waitSameDigest([regions.b, bId], [regions.a, aId]);
+    await regions.b.killAll();
+    await regions.a.client.promote({ brokerId: aId, mode: 'FAILOVER' });
+    await regions.a.waitForBroker(
+      aId,
+      (d) => role(d) === 'PRIMARY' && status(d) === 'PROMOTED',
+      'PRIMARY after the failover',
+    );
+    expect(
+      (await failure(regions.a.client.deleteBroker({ brokerId: aId }))).code,
+      'a paired broker cannot be deleted',
+    ).toBe('Conflict');
+    const unpaired = await regions.a.client.updateBroker({
+      brokerId: aId,
+      dataReplicationMode: 'NONE',
+      force: true,
+    });
+    expect(unpaired.dataReplicationMode).toBe('NONE');
+    const alone = await regions.a.describe(aId);
+    expect(alone.dataReplicationMetadata ?? null).toBeNull();
+    await sendAll(stompEndpoints(alone), '/queue/Lost', ['l-1']);
+
+    // The lost Region comes back: its broker starts held, learns it was force-unpaired, and
+    // stays fenced instead of serving as a second primary.
+    await regions.b.restartAll({ CONTROL_PLANE_PEER_WAIT_MS: '600000' });
+    const fenced = await regions.b.waitForBroker(
+      bId,
+      (d) => status(d) === 'FORCE_UNPAIRED',
+      'fenced and shown FORCE_UNPAIRED',
+    );
+    expect(role(fenced)).toBe('REPLICA');
+    expect((await connectAny(stompEndpoints(fenced))).client).toBeUndefined();
+    expect((await regions.a.describe(aId)).dataReplicationMetadata ?? null).toBeNull();
+
+    // The survivor pairs with a new replica, which replicates what it holds.
+    const replica = await regions.b.client.createBroker(
+      replicaRequest('split-again', alone.brokerArn),
+    );
+    await regions.b.waitForBroker(
+      replica.brokerId,
+      (d) => d.brokerState === 'REPLICA',
+      'the new replica created',
+    );
+    await regions.a.client.rebootBroker({ brokerId: aId });
+    await regions.b.waitForBroker(
+      replica.brokerId,
+      (d) => status(d) === 'REPLICATING',
+      'the new replica replicating',
+    );
+    await sendAll(stompEndpoints(await regions.a.describe(aId)), '/queue/Lost', ['l-2']);
+    await waitSameDigest([regions.a, aId], [regions.b, replica.brokerId]);
+
+    // The fenced broker is the operator's to drop: force-unpaired too, it can be deleted.
+    await regions.b.client.updateBroker({
+      brokerId: bId,
+      dataReplicationMode: 'NONE',
+      force: true,
+    });
+    await regions.b.client.deleteBroker({ brokerId: bId });
   });
 });

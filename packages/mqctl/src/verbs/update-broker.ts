@@ -8,13 +8,20 @@ export const updateBroker = defineVerb({
   name: 'update-broker',
   summary: 'Set the pending data replication mode (applied by reboot-broker).',
   details:
-    'NONE unpairs a primary and its replica; CRDR pairs them again. The change is pending until reboot-broker.',
+    'NONE unpairs a primary and its replica; CRDR pairs them again. The change is pending until reboot-broker. ' +
+    'Extension: --force with NONE unpairs at once without the peer Region (lost for good); the ' +
+    "peer's broker, if it comes back, stays fenced and shows FORCE_UNPAIRED.",
   flags: {
     'broker-id': brokerIdFlag,
     'data-replication-mode': {
       type: 'string',
       choices: dataReplicationModes,
       description: 'The data replication mode to apply at the next reboot.',
+    },
+    force: {
+      type: 'boolean',
+      description:
+        'With --data-replication-mode NONE: unpair now, without the peer Region (an extension of aws mq).',
     },
     wait: {
       type: 'boolean',
@@ -23,7 +30,10 @@ export const updateBroker = defineVerb({
     },
     'wait-timeout-seconds': waitTimeoutFlag,
   },
-  examples: ['mqctl update-broker --broker-id ID --data-replication-mode NONE --wait'],
+  examples: [
+    'mqctl update-broker --broker-id ID --data-replication-mode NONE --wait',
+    'mqctl update-broker --broker-id ID --data-replication-mode NONE --force',
+  ],
   async run(flags, context) {
     const controlPlane = context.controlPlane();
     // Setting a value is idempotent: a retry sets the same value.
@@ -31,6 +41,7 @@ export const updateBroker = defineVerb({
       controlPlane.updateBroker({
         brokerId: flags['broker-id'],
         dataReplicationMode: flags['data-replication-mode'] ?? '',
+        force: flags.force === true,
       }),
     );
     if (flags.wait === true) {

@@ -139,6 +139,17 @@ export function decide(command: BrokerCommand, s: BrokerAggregate): readonly Bro
       ];
     case 'Unpair':
       return s.role === undefined ? [] : [{ type: 'BrokerUnpaired', at }];
+    case 'ForceUnpair':
+      if (s.role === undefined || s.counterpart === undefined) return [];
+      requireState(s, ['RUNNING', 'CRITICAL_ACTION_REQUIRED'], 'force-unpair');
+      if (s.promotion !== undefined) {
+        throw conflict(
+          `cannot force-unpair ${describe(s)} while a ${s.promotion.mode.toLowerCase()} of its ` +
+            'pair runs: wait until it completes',
+          { details: { state: 'PROMOTION_IN_PROGRESS' } },
+        );
+      }
+      return [{ type: 'BrokerForceUnpaired', formerCounterpart: s.counterpart, at }];
     case 'RequestDeletion':
       if (s.state === 'DELETION_IN_PROGRESS') return [];
       if (s.role !== undefined) {

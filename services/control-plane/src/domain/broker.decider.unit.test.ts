@@ -160,6 +160,27 @@ describe('broker decider', () => {
     });
   });
 
+  it('a forced unpair: standalone at once, remembering whom it left; refused during a promotion', () => {
+    const forced: BrokerEvent = { type: 'BrokerForceUnpaired', formerCounterpart: replica, at };
+    given(requested, created, attached, started).when({ type: 'ForceUnpair', at }).then([forced]);
+    given(requested, created).when({ type: 'ForceUnpair', at }).then([]);
+    expect(fold([requested, created, attached, started, forced])).toMatchObject({
+      role: undefined,
+      counterpart: undefined,
+      dataReplicationMode: 'NONE',
+      forceUnpairedFrom: ['b-replica'],
+    });
+    const promoting: BrokerEvent = {
+      type: 'PromotionStatusRecorded',
+      status: 'PROMOTION_IN_PROGRESS',
+      promotion: { mode: 'FAILOVER', step: 'PROMOTING_REPLICA', startedAt: at },
+      at,
+    };
+    given(requested, created, attached, started, promoting)
+      .when({ type: 'ForceUnpair', at })
+      .thenRefused('Conflict', 'while a failover of its pair runs');
+  });
+
   it('refuses to delete a paired broker, naming the pairing', () => {
     given(requested, created, attached)
       .when({ type: 'RequestDeletion', at })

@@ -16,6 +16,7 @@ export const initialState: BrokerAggregate = Object.freeze<BrokerAggregate>({
   },
   state: 'CREATION_IN_PROGRESS',
   stateReason: undefined,
+  forceUnpairedFrom: [],
   createdAt: '',
   creatorRequestId: undefined,
   users: [],
@@ -101,6 +102,18 @@ export function evolve(s: BrokerAggregate, event: BrokerEvent): BrokerAggregate 
         counterpart: undefined,
         replicationStatus: undefined,
         replicatorGrpc: undefined,
+      };
+    case 'BrokerForceUnpaired':
+      return {
+        ...s,
+        dataReplicationMode: 'NONE',
+        pendingDataReplicationMode: undefined,
+        role: undefined,
+        counterpart: undefined,
+        replicationStatus: undefined,
+        replicatorGrpc: undefined,
+        promotion: undefined,
+        forceUnpairedFrom: [...s.forceUnpairedFrom, event.formerCounterpart.brokerId],
       };
     case 'BrokerDeletionRequested':
       return { ...s, state: 'DELETION_IN_PROGRESS' };

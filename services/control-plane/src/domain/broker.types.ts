@@ -27,7 +27,9 @@ export type ReplicationStatus =
   | 'DEMOTION_IN_PROGRESS'
   | 'PROMOTED'
   | 'DEMOTED'
-  | 'PAUSED';
+  | 'PAUSED'
+  /** A broker whose counterpart was force-unpaired from it while it was away: fenced. */
+  | 'FORCE_UNPAIRED';
 
 export interface BrokerUser {
   readonly username: string;
@@ -127,6 +129,8 @@ export interface BrokerAggregate {
   readonly promotion: PromotionProgress | undefined;
   /** Set on an old primary whose replica failed over while it held events past F. */
   readonly divergentTail: DivergentTailRecord | undefined;
+  /** The former counterparts this broker was force-unpaired from (they stay fenced). */
+  readonly forceUnpairedFrom: readonly string[];
 }
 
 export type BrokerEvent =
@@ -169,6 +173,11 @@ export type BrokerEvent =
       readonly at: string;
     }
   | { readonly type: 'BrokerUnpaired'; readonly at: string }
+  | {
+      readonly type: 'BrokerForceUnpaired';
+      readonly formerCounterpart: Counterpart;
+      readonly at: string;
+    }
   | { readonly type: 'BrokerDeletionRequested'; readonly at: string }
   | { readonly type: 'BrokerDeleted'; readonly at: string }
   | { readonly type: 'UserCreated'; readonly user: BrokerUser; readonly at: string }
@@ -251,6 +260,7 @@ export type BrokerCommand =
       readonly at: string;
     }
   | { readonly type: 'Unpair'; readonly at: string }
+  | { readonly type: 'ForceUnpair'; readonly at: string }
   | { readonly type: 'RequestDeletion'; readonly at: string }
   | { readonly type: 'RecordDeleted'; readonly at: string }
   | { readonly type: 'CreateUser'; readonly user: BrokerUser; readonly at: string }

@@ -20,7 +20,7 @@ import {
   toEndpoints,
 } from './broker-processes.js';
 import { adminUsername, brokerDbUrl, handleWithRetry, type OperationsContext } from './context.js';
-import { startReplicationAsPrimary, unpair } from './pairing.js';
+import { forceUnpair, startReplicationAsPrimary, unpair } from './pairing.js';
 import { staticAdminCredentials, staticAdminUser } from './static-registration.js';
 import { isStaticProvisioner } from '../adapters/provisioning/static-provisioner.js';
 
@@ -276,6 +276,20 @@ export function createLifecycleOperations(context: OperationsContext) {
       const id = asBrokerId(brokerId);
       await context.repository.handle(id, { type: 'RequestReboot', at: context.now() });
       context.background(`reboot ${brokerId}`, () => reboot(id));
+    },
+
+    /** UpdateBroker NONE with `force`: standalone at once, without the peer Region. */
+    async forceUnpair(brokerId: string): Promise<void> {
+      const broker = await context.repository.load(asBrokerId(brokerId));
+      if (broker.role === undefined) return;
+      if (broker.promotion !== undefined) {
+        // The decider refuses it with the reason; nothing is stopped before.
+        await context.repository.handle(broker.brokerId, {
+          type: 'ForceUnpair',
+          at: context.now(),
+        });
+      }
+      await forceUnpair(context, broker);
     },
 
     async deleteBroker(brokerId: string): Promise<void> {

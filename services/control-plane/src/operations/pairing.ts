@@ -72,10 +72,13 @@ export async function startReplicationAsPrimary(
   });
 }
 
+type UnpairEvent = { readonly type: 'Unpair' | 'ForceUnpair'; readonly at: string };
+
 /** Makes a paired primary standalone: no more log, its stream removed. */
 async function standalonePrimary(
   context: OperationsContext,
   broker: BrokerAggregate,
+  event: UnpairEvent = { type: 'Unpair', at: context.now() },
 ): Promise<void> {
   if (broker.instances.length > 0) {
     const admin = brokerAdmin(context, broker);
@@ -83,13 +86,14 @@ async function standalonePrimary(
     await admin.setRole({ role: 'PRIMARY', epoch: epoch.toString(), dataReplicationMode: 'NONE' });
   }
   await context.replicationLog?.removeStream(broker.brokerId);
-  await handleWithRetry(context, broker.brokerId, { type: 'Unpair', at: context.now() });
+  await handleWithRetry(context, broker.brokerId, event);
 }
 
 /** Makes a replica standalone: its replicator stops and it becomes a primary of its own. */
 async function standaloneReplica(
   context: OperationsContext,
   broker: BrokerAggregate,
+  event: UnpairEvent = { type: 'Unpair', at: context.now() },
 ): Promise<void> {
   await context.provisioner.stopReplicator(broker.brokerId, { graceful: true });
   if (broker.instances.length > 0) {
@@ -97,7 +101,7 @@ async function standaloneReplica(
     const epoch = await currentEpoch(admin, broker);
     await admin.setRole({ role: 'PRIMARY', epoch: epoch.toString(), dataReplicationMode: 'NONE' });
   }
-  await handleWithRetry(context, broker.brokerId, { type: 'Unpair', at: context.now() });
+  await handleWithRetry(context, broker.brokerId, event);
 }
 
 /** RebootBroker with PendingDataReplicationMode NONE: both sides become standalone. */
@@ -115,6 +119,50 @@ export async function unpair(context: OperationsContext, broker: BrokerAggregate
       .peer(other.region, 'data_replication_counterpart')
       .detachReplica({ primaryBrokerId: other.brokerId, replica: self });
   }
+}
+
+/**
+ * UpdateBroker NONE with `force` (an extension): the broker becomes standalone at once, without
+ * its peer Region, which is lost or cut off. The peer is told when it answers within a short
+ * deadline; otherwise its broker learns it when it comes back (GetPromotionState lists the
+ * brokers this one was force-unpaired from) and stays fenced (docs/design/partitions.md).
+ */
+export async function forceUnpair(
+  context: OperationsContext,
+  broker: BrokerAggregate,
+): Promise<void> {
+  const other = counterpartOf(broker);
+  const self = { brokerId: broker.brokerId, region: broker.region };
+  const event: UnpairEvent = { type: 'ForceUnpair', at: context.now() };
+  const tellPeer = async () => {
+    const peer = context.peer(other.region, 'data_replication_counterpart');
+    try {
+      if (broker.role === 'PRIMARY') {
+        await peer.stopReplication(
+          { replicaBrokerId: other.brokerId, primary: self },
+          { deadlineMs: 2_000 },
+        );
+      } else {
+        await peer.detachReplica(
+          { primaryBrokerId: other.brokerId, replica: self },
+          { deadlineMs: 2_000 },
+        );
+      }
+    } catch (error) {
+      context.log.warn(
+        { err: error, brokerId: broker.brokerId, counterpart: other },
+        'force unpair: the peer Region was not told; its broker learns it when it comes back',
+      );
+    }
+  };
+  if (broker.role === 'PRIMARY') {
+    await tellPeer();
+    await standalonePrimary(context, broker, event);
+  } else {
+    await standaloneReplica(context, broker, event);
+    await tellPeer();
+  }
+  context.log.warn({ brokerId: broker.brokerId, counterpart: other }, 'broker force-unpaired');
 }
 
 /** Peer calls served for the other Region (ControlPlanePeerService). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BrokerId } from '../domain/broker.types.js';
-import type { OperationsContext } from './context.js';
+import type { BrokerId, Counterpart } from '../domain/broker.types.js';
+import { handleWithRetry, type OperationsContext } from './context.js';
 import { onAnsweringInstances, setRoleEverywhere } from './promotion-brokers.js';
 
 /**
@@ -52,6 +52,10 @@ export function createPrimaryGuard(context: OperationsContext, options: PrimaryG
         { brokerId: counterpart.brokerId },
         { deadlineMs: options.deadlineMs },
       );
+      if (remote.forceUnpairedBrokerIds.includes(broker.brokerId)) {
+        await fenceForceUnpaired(brokerId, counterpart);
+        return 'superseded';
+      }
       const promoted =
         remote.dataReplicationRole === 'PRIMARY' &&
         remote.counterpart?.brokerId === broker.brokerId &&
@@ -75,16 +79,44 @@ export function createPrimaryGuard(context: OperationsContext, options: PrimaryG
     }
   }
 
+  /**
+   * The counterpart was force-unpaired from this primary while they could not talk: it must not
+   * serve again as if nothing happened. It is fenced (a replica at a higher epoch, so clients are
+   * told where the survivor is) and shows FORCE_UNPAIRED; its store keeps what it took. The
+   * operator deletes it, or force-unpairs it too to serve its own data alone.
+   */
+  async function fenceForceUnpaired(brokerId: BrokerId, survivor: Counterpart): Promise<void> {
+    const broker = await context.repository.load(brokerId);
+    const roles = await onAnsweringInstances(broker, (a) => a.getRole({}));
+    const epoch =
+      roles.reduce((m, r) => (BigInt(r.epoch) > m ? BigInt(r.epoch) : m), broker.epoch) + 1n;
+    await setRoleEverywhere(broker, {
+      role: 'REPLICA',
+      epoch: epoch.toString(),
+      primaryRegion: survivor.region,
+      primaryBrokerId: survivor.brokerId,
+    });
+    await handleWithRetry(context, brokerId, {
+      type: 'ChangeDataReplicationRole',
+      role: 'REPLICA',
+      counterpart: survivor,
+      epoch,
+      status: 'FORCE_UNPAIRED',
+      at: context.now(),
+    });
+    context.log.warn(
+      { brokerId, survivor },
+      'the counterpart was force-unpaired from this broker while away: fenced (FORCE_UNPAIRED)',
+    );
+  }
+
   /** Lets a held primary serve (every instance, at the highest epoch any of them knows). */
   async function release(brokerId: BrokerId, why: string): Promise<void> {
     const broker = await context.repository.load(brokerId);
     if (broker.role !== 'PRIMARY') return;
     const roles = await onAnsweringInstances(broker, (a) => a.getRole({}));
     if (!roles.some((r) => r.held)) return;
-    const epoch = roles.reduce(
-      (m, r) => (BigInt(r.epoch) > m ? BigInt(r.epoch) : m),
-      broker.epoch,
-    );
+    const epoch = roles.reduce((m, r) => (BigInt(r.epoch) > m ? BigInt(r.epoch) : m), broker.epoch);
     await setRoleEverywhere(broker, { role: 'PRIMARY', epoch: epoch.toString() });
     context.log.info({ brokerId }, `the primary is released: ${why}`);
   }

@@ -634,8 +634,10 @@ export function createPromotionOperations(
         awaitingOldPrimary:
           state.status !== 'IDLE' &&
           state.mode === 'FAILOVER' &&
-          state.oldPrimary === 'UNREACHABLE',
+          state.oldPrimary === 'UNREACHABLE' &&
+          !broker.forceUnpairedFrom.includes(state.pair.primary.brokerId),
         promotionStatus: state.status,
+        forceUnpairedBrokerIds: [...broker.forceUnpairedFrom],
       };
     },
 
@@ -647,6 +649,8 @@ export function createPromotionOperations(
       if (state.status === 'IDLE' || state.pair.primary.brokerId !== request.oldPrimary?.brokerId) {
         return { fencing: false };
       }
+      // Force-unpaired from it since: it stays fenced by its own Region, not re-paired here.
+      if (broker.forceUnpairedFrom.includes(request.oldPrimary.brokerId)) return { fencing: false };
       const { events } = await handleSaga(
         broker.brokerId,
         { type: 'OldPrimaryReturned', promotionId: state.promotionId, at: Date.now() },

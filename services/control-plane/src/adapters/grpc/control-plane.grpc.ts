@@ -113,8 +113,17 @@ export function createControlPlaneServiceHandlers(
     UpdateBroker: unaryHandler(async (request) => {
       await existing(request.brokerId);
       const mode = parseDataReplicationMode(request.dataReplicationMode, 'data_replication_mode');
-      const broker =
-        mode === undefined
+      if (request.force) {
+        if (mode !== 'NONE') {
+          throw badRequest('force goes with data_replication_mode NONE (a forced unpair)', {
+            details: { field: 'force' },
+          });
+        }
+        await lifecycle.forceUnpair(request.brokerId);
+      }
+      const broker = request.force
+        ? await existing(request.brokerId)
+        : mode === undefined
           ? await existing(request.brokerId)
           : await repository.handle(asBrokerId(request.brokerId), {
               type: 'SetPendingReplicationMode',

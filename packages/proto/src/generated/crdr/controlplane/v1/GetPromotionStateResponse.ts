@@ -19,6 +19,10 @@ export interface GetPromotionStateResponse {
    * RUNNING, COMPLETED, FAILED or IDLE: the last promotion of this broker.
    */
   'promotionStatus'?: (string);
+  /**
+   * The former counterparts this broker was force-unpaired from: each stays fenced.
+   */
+  'forceUnpairedBrokerIds'?: (string)[];
 }
 
 export interface GetPromotionStateResponse__Output {
@@ -36,4 +40,8 @@ export interface GetPromotionStateResponse__Output {
    * RUNNING, COMPLETED, FAILED or IDLE: the last promotion of this broker.
    */
   'promotionStatus': (string);
+  /**
+   * The former counterparts this broker was force-unpaired from: each stays fenced.
+   */
+  'forceUnpairedBrokerIds': (string)[];
 }

@@ -8,6 +8,12 @@ export interface UpdateBrokerRequest {
    * NONE or CRDR; unchanged when empty.
    */
   'dataReplicationMode'?: (string);
+  /**
+   * Extension: with NONE, unpairs at once without the peer Region (it is lost): the broker
+   * becomes standalone now, not at the next reboot, and the peer's broker, if it comes back,
+   * stays fenced and shows that it was force-unpaired.
+   */
+  'force'?: (boolean);
 }
 
 export interface UpdateBrokerRequest__Output {
@@ -16,4 +22,10 @@ export interface UpdateBrokerRequest__Output {
    * NONE or CRDR; unchanged when empty.
    */
   'dataReplicationMode': (string);
+  /**
+   * Extension: with NONE, unpairs at once without the peer Region (it is lost): the broker
+   * becomes standalone now, not at the next reboot, and the peer's broker, if it comes back,
+   * stays fenced and shows that it was force-unpaired.
+   */
+  'force': (boolean);
 }
