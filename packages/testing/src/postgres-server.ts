@@ -105,12 +105,11 @@ function findBinDir(): string {
   const fromEnv = process.env['PG_BIN_DIR'];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir !== '' && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) return dir;
+    if (dir !== '' && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')))
+      return dir;
   }
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root).sort((a, b) => Number(b) - Number(a))
-    : [];
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   for (const version of versions) {
     const dir = join(root, version, 'bin');
     if (existsSync(join(dir, 'initdb'))) return dir;
