@@ -5,10 +5,15 @@
  * Region link), a CRDR pair made through the control planes' API and a steady STOMP producer
  * with receipts. For each fault of issue 11 in turn (replicator kill -9, the primary Region's
  * NATS restart, its Postgres restart, a 10 s Region link cut, the replica Region down and up,
- * kill -9 of the primary's active instance) it prints, from the moment the fault was injected:
+ * kill -9 of the primary's active instance) it prints, from the moment the fault took effect
+ * (the process dead, the link cut, the Region down):
  *   - detection: until DescribeBroker on either side left REPLICATING (and whether STALLED);
+ *     a fault the pair rides through without ever stalling (lag under the 10 s stall rule) is
+ *     shown as such, not as a miss;
  *   - recovery: until both sides were REPLICATING again with the replica caught up (its lag
- *     under 1 s with the producer still running), also counted from the end of the fault;
+ *     under 1 s with the producer still running), also counted from the end of the fault
+ *     (a restart, a cut or a Region's outage lasts as long as it lasts: the target is on what
+ *     follows it);
  *   - the largest lag seen meanwhile.
  * No operator action is taken. Prints figures; asserts nothing. The fault injection is the
  * chaos tests' own (test/support/stack-faults.ts).
@@ -35,13 +40,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function line(o: FaultOutcome): string {
   const detection =
     o.detected === undefined
-      ? 'not detected'
-      : `${seconds(o.detected.at - o.startedAt)} (${o.detected.replica !== 'REPLICATING' && o.detected.replica !== 'UNREACHABLE' ? `replica ${o.detected.replica}` : `primary ${o.detected.primary}`})`;
+      ? `none (never stalled: lag at most ${o.maxLagS.toFixed(1)} s)`
+      : `${seconds(o.detected.at - o.inPlaceAt)} (${o.detected.replica !== 'REPLICATING' && o.detected.replica !== 'UNREACHABLE' ? `replica ${o.detected.replica}` : `primary ${o.detected.primary}`})`;
   return [
     o.fault.padEnd(36),
     `fault lasted ${seconds(o.endedAt - o.startedAt).padStart(7)}`,
     `detection ${detection.padEnd(26)}`,
-    `recovery ${seconds(o.recovered.at - o.startedAt).padStart(7)} (${seconds(o.recovered.at - o.endedAt)} after the fault ended)`,
+    `recovery ${seconds(o.recovered.at - o.inPlaceAt).padStart(7)} (${seconds(o.recovered.at - o.endedAt)} after the fault ended)`,
     `max lag ${o.maxLagS.toFixed(1)} s`,
   ].join('  ');
 }
@@ -72,9 +77,9 @@ try {
   );
   const missed = outcomes.filter(
     (o) =>
-      o.detected === undefined ||
-      o.detected.at - o.startedAt > 10_000 ||
-      o.recovered.at - o.startedAt > 30_000,
+      (o.detected === undefined && o.maxLagS >= 10) ||
+      (o.detected !== undefined && o.detected.at - o.inPlaceAt > 10_000) ||
+      o.recovered.at - o.endedAt > 30_000,
   );
   for (const o of missed) process.stdout.write(`MISSED a target: ${o.fault}\n`);
 } finally {

@@ -123,13 +123,19 @@ export interface Fault {
   readonly name: string;
   /** What the stack must have for this fault. */
   readonly needs: FaultStackOptions;
-  /** Injects the fault and resolves once it is over (healed, restarted, back up). */
-  inject(stack: FaultStack, pair: Pair): Promise<void>;
+  /**
+   * Injects the fault and resolves once it is over (healed, restarted, back up); calls
+   * `inPlace` the moment the fault takes effect (the process dead, the link cut), which is
+   * what detection is measured from.
+   */
+  inject(stack: FaultStack, pair: Pair, inPlace: () => void): Promise<void>;
 }
 
 export interface FaultOutcome {
   readonly fault: string;
   readonly startedAt: number;
+  /** When the fault took effect (a CLI or a signal takes a moment after `startedAt`). */
+  readonly inPlaceAt: number;
   readonly endedAt: number;
   /** First look at which either side showed a status other than REPLICATING. */
   readonly detected: PairSample | undefined;
@@ -154,7 +160,8 @@ export async function runFault(
   observer: PairObserver,
 ): Promise<FaultOutcome> {
   const startedAt = Date.now();
-  await fault.inject(stack, pair);
+  let inPlaceAt = 0;
+  await fault.inject(stack, pair, () => (inPlaceAt = Date.now()));
   const endedAt = Date.now();
   let recovered: PairSample | undefined;
   await waitFor(
@@ -170,6 +177,7 @@ export async function runFault(
   return {
     fault: fault.name,
     startedAt,
+    inPlaceAt: inPlaceAt || startedAt,
     endedAt,
     detected: during.find((s) => shownOff(s.primary) || shownOff(s.replica)),
     stalled: during.find((s) => s.primary === 'STALLED' || s.replica === 'STALLED'),
@@ -198,19 +206,21 @@ const restartDownMs = 5_000;
 export const replicatorKill: Fault = {
   name: 'replicator kill -9',
   needs: {},
-  async inject(stack, pair) {
+  async inject(stack, pair, inPlace) {
     const pid = recordedPid(stack, 'region-b', 'replicator', pair.replicaId);
     await killAndWait(pid, 'the replicator to die');
+    inPlace();
   },
 };
 
 export const natsRestart: Fault = {
   name: "primary Region's NATS restart",
   needs: {},
-  async inject(stack) {
+  async inject(stack, _pair, inPlace) {
     const file = join(stack.env['STACK_DIR']!, 'region-a', 'nats.pid.json');
     const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
     await killAndWait(pid, "region-a's nats-server to stop", 'SIGTERM');
+    inPlace();
     await sleep(restartDownMs);
     await stackUp(stack, 'region-a');
   },
@@ -219,16 +229,20 @@ export const natsRestart: Fault = {
 export const postgresRestart: Fault = {
   name: "primary Region's Postgres restart",
   needs: { ownPostgres: true },
-  async inject(stack) {
-    await stack.postgres!.restart(restartDownMs);
+  async inject(stack, _pair, inPlace) {
+    await stack.postgres!.stop();
+    inPlace();
+    await sleep(restartDownMs);
+    await stack.postgres!.start();
   },
 };
 
 export const linkCut: Fault = {
   name: '10 s Region link cut',
   needs: { linkProxy: true },
-  async inject(stack) {
+  async inject(stack, _pair, inPlace) {
     stack.link!.cut();
+    inPlace();
     await sleep(10_000);
     stack.link!.heal();
   },
@@ -237,9 +251,10 @@ export const linkCut: Fault = {
 export const regionDownUp: Fault = {
   name: 'replica Region down and up',
   needs: {},
-  async inject(stack) {
+  async inject(stack, _pair, inPlace) {
     const down = await stackCli(['down', '--region', 'region-b'], stack.env);
     if (down.code !== 0) throw new Error(`stack down --region region-b failed: ${down.stderr}`);
+    inPlace();
     stack.resetClient('region-b');
     await sleep(restartDownMs);
     await stackUp(stack, 'region-b');
@@ -249,12 +264,13 @@ export const regionDownUp: Fault = {
 export const activeInstanceKill: Fault = {
   name: 'active instance kill -9',
   needs: {},
-  async inject(stack, pair) {
+  async inject(stack, pair, inPlace) {
     const before = await stack.describe('region-a', pair.primaryId);
     const index = before.brokerInstances.findIndex((i) => i.instanceState === 'ACTIVE');
     if (index < 0) throw new Error(`no ACTIVE instance: ${JSON.stringify(before.brokerInstances)}`);
     const pid = recordedPid(stack, 'region-a', 'broker', `${pair.primaryId}-${index + 1}`);
     await killAndWait(pid, 'the active instance to die');
+    inPlace();
   },
 };
 

@@ -65,7 +65,10 @@ export function replicationHealth(
   nowMs: number,
 ): ReplicationHealth {
   const { replicator, progress } = input;
-  const waiting = progress === undefined ? '' : ` (${events(progress.waitingEvents)} waiting)`;
+  const waiting =
+    progress === undefined || progress.waitingEvents <= 0n
+      ? ''
+      : ` (${events(progress.waitingEvents)} waiting)`;
   if (replicator !== undefined) {
     if (!replicator.reachable) {
       return {
