@@ -230,8 +230,9 @@ export const postgresRestart: Fault = {
   name: "primary Region's Postgres restart",
   needs: { ownPostgres: true },
   async inject(stack, _pair, inPlace) {
-    await stack.postgres!.stop();
+    // A fast shutdown cuts every session at once, before pg_ctl returns.
     inPlace();
+    await stack.postgres!.stop();
     await sleep(restartDownMs);
     await stack.postgres!.start();
   },
