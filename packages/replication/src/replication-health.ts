@@ -56,7 +56,7 @@ const events = (count: bigint): string => `${count} event${count === 1n ? '' : '
 
 /**
  * The pair's health: PAUSED while an operator paused the replicator; STALLED while the
- * replicator is down or failed, or while events wait and the replica applied none of them for
+ * replicator is down, failed or cut off from the primary's NATS, or while events wait and the replica applied none of them for
  * {@link stallDetectionMs}; REPLICATING otherwise. Either side may be unknown (undefined): the
  * answer is then what the other side shows.
  */
@@ -65,7 +65,10 @@ export function replicationHealth(
   nowMs: number,
 ): ReplicationHealth {
   const { replicator, progress } = input;
-  const waiting = progress === undefined ? '' : ` (${events(progress.waitingEvents)} waiting)`;
+  const waiting =
+    progress === undefined || progress.waitingEvents <= 0n
+      ? ''
+      : ` (${events(progress.waitingEvents)} waiting)`;
   if (replicator !== undefined) {
     if (!replicator.reachable) {
       return {
@@ -77,6 +80,15 @@ export function replicationHealth(
       return {
         status: 'STALLED',
         reason: `The replicator stopped on an error that needs an operator${waiting}: ${replicator.error}.`,
+      };
+    }
+    // Cut off from the primary's log (its NATS restarting, the Region link down), the replicator
+    // cannot even learn what waits, so the events-waiting rule below would see nothing: the
+    // lost connection is itself the stall.
+    if (replicator.state === 'CONNECTING') {
+      return {
+        status: 'STALLED',
+        reason: `The replicator cannot reach the primary Region's log, so nothing is applied${waiting}: ${replicator.error || 'connecting'}.`,
       };
     }
     if (replicator.state === 'PAUSED') {

@@ -43,12 +43,23 @@ describe('replicationHealth', () => {
     const before = replicationHealth({ progress }, 1_000 + stallDetectionMs - 1);
     expect(before.status).toBe('REPLICATING');
     const after = replicationHealth(
-      { replicator: { ...running, state: 'CONNECTING', error: 'NATS is down' }, progress },
+      { replicator: { ...running, error: 'a slow store' }, progress },
       13_500,
     );
     expect(after.status).toBe('STALLED');
     expect(after.reason).toBe(
-      '3 events wait and the replica applied none for 12 s; the replicator says: NATS is down.',
+      '3 events wait and the replica applied none for 12 s; the replicator says: a slow store.',
+    );
+  });
+
+  it("is STALLED at once while the replicator cannot reach the primary's NATS", () => {
+    const health = replicationHealth(
+      { replicator: { ...running, state: 'CONNECTING', error: 'NATS is down' } },
+      1_000,
+    );
+    expect(health.status).toBe('STALLED');
+    expect(health.reason).toBe(
+      "The replicator cannot reach the primary Region's log, so nothing is applied: NATS is down.",
     );
   });
 

@@ -80,6 +80,25 @@ function natsConfig(ctx: RegionContext): string {
   });
 }
 
+/**
+ * A per-Region override of the launcher's environment: `STACK_REGION_A_<NAME>` for region-a.
+ * Fault tests use them to give one Region a Postgres they may restart, or to put a TCP proxy
+ * between the peer's replicators and this Region's NATS; nobody else needs them.
+ */
+export function regionSetting(
+  env: NodeJS.ProcessEnv,
+  region: RegionName,
+  name: 'PG_URL' | 'REPLICATION_NATS_URL',
+): string | undefined {
+  const value = env[`STACK_${region.toUpperCase().replace(/-/g, '_')}_${name}`];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The Postgres server of a Region's control plane, metrics and brokers. */
+export function regionPgUrl(env: NodeJS.ProcessEnv, stack: StackState, region: RegionName): string {
+  return regionSetting(env, region, 'PG_URL') ?? stack.pgUrl;
+}
+
 function pgUrlFor(pgUrl: string, database: string): string {
   const url = new URL(pgUrl);
   url.pathname = `/${database}`;
@@ -89,6 +108,7 @@ function pgUrlFor(pgUrl: string, database: string): string {
 function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, string | undefined> {
   const state = ctx.stack.regions[ctx.region];
   const peerState = ctx.stack.regions[ctx.peer];
+  const pgUrl = regionPgUrl(ctx.env, ctx.stack, ctx.region);
   const common = {
     ...ctx.env,
     [stackMarkVariable]: stackMark(ctx.layout.dir, ctx.region),
@@ -102,8 +122,8 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
       CONTROL_PLANE_GRPC_PORT: String(state.controlPlaneGrpcPort),
       CONTROL_PLANE_CONSOLE_PORT: String(state.consolePort),
       CONTROL_PLANE_CONSOLE_ADMIN: `admin:${state.consoleAdminPassword}`,
-      CONTROL_PLANE_DB_URL: pgUrlFor(ctx.stack.pgUrl, state.controlPlaneDb),
-      CONTROL_PLANE_BROKER_PG_URL: ctx.stack.pgUrl,
+      CONTROL_PLANE_DB_URL: pgUrlFor(pgUrl, state.controlPlaneDb),
+      CONTROL_PLANE_BROKER_PG_URL: pgUrl,
       CONTROL_PLANE_BROKER_DB_PREFIX: state.brokerDbPrefix,
       CONTROL_PLANE_PEERS: `${ctx.peer}=${host}:${peerState.controlPlaneGrpcPort}`,
       CONTROL_PLANE_PROVISIONER: 'local',
@@ -114,7 +134,10 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
       CONTROL_PLANE_NATS_TLS_CA: ctx.pki.ca.certPath,
       CONTROL_PLANE_NATS_TLS_CERT: ctx.pki.client.certPath,
       CONTROL_PLANE_NATS_TLS_KEY: ctx.pki.client.keyPath,
-      CONTROL_PLANE_REPLICATION_NATS_URL: `tls://${host}:${state.natsPort}`,
+      // What the peer's replicators dial: this Region's NATS, or a proxy in front of it.
+      CONTROL_PLANE_REPLICATION_NATS_URL:
+        regionSetting(ctx.env, ctx.region, 'REPLICATION_NATS_URL') ??
+        `tls://${host}:${state.natsPort}`,
       CONTROL_PLANE_REPLICATION_USER: natsReplicationUser,
       CONTROL_PLANE_REPLICATION_PASSWORD: state.natsReplicationPassword,
       CONTROL_PLANE_REPLICATION_INBOX_PREFIX: replicationInboxPrefix,
@@ -128,7 +151,7 @@ function serviceEnv(ctx: RegionContext, service: ServiceName): Record<string, st
     METRICS_HOST: host,
     METRICS_HTTP_PORT: String(state.metricsHttpPort),
     METRICS_GRPC_PORT: String(state.metricsGrpcPort),
-    METRICS_DB_URL: pgUrlFor(ctx.stack.pgUrl, state.metricsDb),
+    METRICS_DB_URL: pgUrlFor(pgUrl, state.metricsDb),
     METRICS_CONTROL_PLANE: `${host}:${state.controlPlaneGrpcPort}`,
   };
 }

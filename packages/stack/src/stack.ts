@@ -5,6 +5,8 @@ import { checkOpenssl, checkPostgres, findNatsServer } from './prerequisites.js'
 import {
   ensureService,
   regionEndpoints,
+  regionPgUrl,
+  regionSetting,
   runningPid,
   serviceNames,
   waitHealthy,
@@ -69,6 +71,10 @@ export async function stackUp(options: StackOptions, only?: RegionName): Promise
   findNatsServer(options.env);
   await checkOpenssl();
   await checkPostgres(pgUrl);
+  for (const region of regionNames) {
+    const own = regionSetting(options.env, region, 'PG_URL');
+    if (own !== undefined) await checkPostgres(own);
+  }
   const stack = await loadOrCreateState(layout.stateFile, pgUrl);
   if (stack.pgUrl !== pgUrl && options.env['PG_URL'] !== undefined) {
     throw new Error(
@@ -122,7 +128,10 @@ export async function stackDown(
   }
   if (purge && only === undefined) {
     const stack = await readState(layout.stateFile);
-    if (stack !== undefined) await dropStackDatabases(stack);
+    if (stack !== undefined) {
+      const servers = new Set(regionNames.map((r) => regionPgUrl(options.env, stack, r)));
+      for (const server of servers) await dropStackDatabases(stack, server);
+    }
     await rm(layout.dir, { recursive: true, force: true });
     options.progress('databases dropped and .stack/ removed');
   }
@@ -142,8 +151,8 @@ async function terminateMarked(mark: string, graceMs: number): Promise<void> {
   }
 }
 
-async function dropStackDatabases(stack: StackState): Promise<void> {
-  const client = new pg.Client({ connectionString: stack.pgUrl });
+async function dropStackDatabases(stack: StackState, server: string): Promise<void> {
+  const client = new pg.Client({ connectionString: server });
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>(

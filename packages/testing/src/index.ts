@@ -33,3 +33,8 @@ export {
   type TcpProxyCutOptions,
   type TcpProxyOptions,
 } from './tcp-proxy.js';
+export {
+  startPostgresServer,
+  type PostgresServerHandle,
+  type PostgresServerOptions,
+} from './postgres-server.js';

@@ -612,6 +612,9 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       return written;
     },
     listLogEvents: (generation, afterSeq, max) => ownLog.events(generation, afterSeq, max),
+    async checkLogReadable() {
+      await readLogInfo(db);
+    },
     async createdAtAfter(afterSeq) {
       try {
         const info = await readLogInfo(db);

@@ -243,6 +243,8 @@ export interface BrokerAdmin {
    * read.
    */
   createdAtAfter(afterSeq: bigint): Promise<number>;
+  /** Rejects when the store cannot be read: the relay cannot read the log either. */
+  checkLogReadable(): Promise<void>;
   /** Held/demotion state, this broker's log and its applied position (the failover point). */
   promotionState(): Promise<PromotionStateInfo>;
   /** Switchover on the primary: stop serving, write the marker, wait until it is published. */

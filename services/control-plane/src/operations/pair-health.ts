@@ -81,6 +81,7 @@ async function primaryView(
   nowMs: () => number,
 ): Promise<LocalPairView | undefined> {
   const consumer = replicationConsumerName(broker.counterpart!.brokerId);
+  const errors: string[] = [];
   const answers = await Promise.all(
     broker.instances.map(async (instance) => {
       const admin = createClient(loadProto().crdr.broker.v1.BrokerAdminService, instance.grpc, {
@@ -89,13 +90,23 @@ async function primaryView(
       });
       try {
         return await admin.getReplicationStatus({});
-      } catch {
+      } catch (error) {
+        errors.push(errorText(error));
         return undefined;
       } finally {
         admin.close();
       }
     }),
   );
+  // No instance can read its log (the processes are down, or their store is: a database
+  // restart): nothing leaves it, whatever the replica's side, which sees no event waiting, says.
+  if (broker.instances.length > 0 && errors.length === broker.instances.length) {
+    const health: ReplicationHealth = {
+      status: 'STALLED',
+      reason: `No instance of the primary broker can read its replication log, so nothing is relayed: ${errors[0]}.`,
+    };
+    return { health, progress: undefined };
+  }
   // Only the serving instance's relay reads the consumers; a standby lists none.
   for (const status of answers) {
     const replica = status?.replicas.find((r) => r.consumer === consumer);

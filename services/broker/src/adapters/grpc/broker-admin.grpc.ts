@@ -143,6 +143,9 @@ export function createBrokerAdminServiceHandlers(
       return { users: users.map(toProtoUser) };
     }),
     GetReplicationStatus: adminCall(async () => {
+      // Figures from memory would look healthy while the store is away (a database restart):
+      // fail instead, so the control plane sees that nothing leaves this broker's log.
+      await admin.checkLogReadable();
       const r = admin.replicationStatus();
       // The oldest event each replica still waits for, from this broker's own log: the
       // "how far behind" lags are measured from it, whatever the replica's side can answer.
