@@ -234,6 +234,7 @@ export class BrokerSession implements Session {
       sink,
       store,
       store.kind === 'queue' ? selector : undefined,
+      request.exclusive === true,
     );
     subscription.bindings.push({ consumer, store, volatileOf });
     // A binding made after SUBSCRIBE finished (a new destination matching a wildcard) starts now.
