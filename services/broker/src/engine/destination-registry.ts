@@ -54,8 +54,8 @@ export class DestinationRegistry {
     return () => this.#watchers.delete(onCreated);
   }
 
-  get(kind: DestinationKind, name: string): DestinationState | undefined {
-    return this.#byKey.get(destinationKey(kind, name));
+  get(kind: DestinationKind, name: string, temporary = false): DestinationState | undefined {
+    return this.#byKey.get(destinationKey(kind, name, temporary));
   }
 
   all(): IterableIterator<DestinationState> {
@@ -117,22 +117,24 @@ export class DestinationRegistry {
     this.#creating.clear();
   }
 
-  /** The destination, created (durably, unless temporary) on first use as ActiveMQ does. */
+  /**
+   * The destination, created durably on first use as ActiveMQ does. A temporary one is only
+   * found: its connection creates it (`createTemporary`), and once that connection closed it no
+   * longer exists (ActiveMQ: "The destination temp-queue://... does not exist").
+   */
   ensure(
     kind: DestinationKind,
     name: string,
     temporary = false,
   ): DestinationState | Promise<DestinationState> {
-    const key = destinationKey(kind, name);
+    const key = destinationKey(kind, name, temporary);
     const existing = this.#byKey.get(key);
     if (existing !== undefined) return existing;
     if (temporary) {
-      const id = --this.#volatileIds;
-      const queue =
-        kind === 'queue'
-          ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true)
-          : undefined;
-      return this.#put(kind, name, id, true, queue);
+      throw notFound(
+        `the temporary ${kind} /remote-temp-${kind}/${name} does not exist: the connection that created it has closed`,
+        { details: { field: 'destination' } },
+      );
     }
     let creating = this.#creating.get(key);
     if (creating === undefined) {
@@ -169,6 +171,27 @@ export class DestinationRegistry {
       this.#creating.set(key, creating);
     }
     return creating;
+  }
+
+  /** A temporary destination, in memory only, under its broker-wide name (`ID:...`). */
+  createTemporary(kind: DestinationKind, name: string): DestinationState {
+    const id = --this.#volatileIds;
+    const queue =
+      kind === 'queue'
+        ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true)
+        : undefined;
+    return this.#put(kind, name, id, true, queue);
+  }
+
+  /**
+   * Deletes a temporary destination with what it holds (its connection closed). Subscribers on
+   * other connections get nothing more from it.
+   */
+  dropTemporary(destination: DestinationState): void {
+    if (this.#byKey.get(destination.key) !== destination) return;
+    this.#byKey.delete(destination.key);
+    if (destination.queue !== undefined) destination.queue.deleted = true;
+    for (const store of destination.volatiles) store.deleted = true;
   }
 
   /** A non-durable topic subscription's in-memory store. */
@@ -303,7 +326,7 @@ export class DestinationRegistry {
     notify = true,
   ): DestinationState {
     const state: DestinationState = {
-      key: destinationKey(kind, name),
+      key: destinationKey(kind, name, temporary),
       kind,
       name,
       temporary,
@@ -331,7 +354,7 @@ export class DestinationRegistry {
     return new StoreQueue({
       id,
       kind,
-      destination: `/${temporary ? 'temp-' : ''}${destKind}/${name}`,
+      destination: `/${temporary ? 'remote-temp-' : ''}${destKind}/${name}`,
       dispatchedHwm: hwm,
       memoryWindow: this.#options.memoryWindow,
       host: this.#options.host,

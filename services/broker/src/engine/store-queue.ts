@@ -344,7 +344,9 @@ export class StoreQueue {
         special === undefined ? this.#nextConsumer(message) : this.#nextSpecial(special, message);
       if (consumer === undefined) {
         const exclusive = special?.exclusive;
-        if (exclusive !== undefined ? !exclusive.hasCredit : !this.consumers.some((c) => c.hasCredit))
+        if (
+          exclusive !== undefined ? !exclusive.hasCredit : !this.consumers.some((c) => c.hasCredit)
+        )
           break;
         continue;
       }

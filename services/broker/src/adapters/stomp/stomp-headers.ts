@@ -97,7 +97,11 @@ export function canEncodeHeader(name: string, value: string, version: StompVersi
 export function durableSubscriptionName(
   headers: Readonly<Record<string, string>>,
 ): string | undefined {
-  for (const name of ['activemq.subscriptionName', 'durable-subscription-name', 'durable-subscriber-name']) {
+  for (const name of [
+    'activemq.subscriptionName',
+    'durable-subscription-name',
+    'durable-subscriber-name',
+  ]) {
     const value = headers[name];
     if (value !== undefined && value !== '') return value;
   }
