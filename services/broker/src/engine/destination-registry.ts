@@ -3,6 +3,7 @@ import { conflict, notFound } from '@crdr/errors';
 import { destinationKey, type DestinationKind } from '../domain/destination.js';
 import type { StoreWriter } from '../adapters/pg/store-writer.js';
 import { insertDestination, type LoadedState } from '../adapters/pg/broker-state.repository.js';
+import { parseSelector } from '../domain/selector.js';
 import { StoreQueue, type StoreQueueHost } from './store-queue.js';
 
 export interface DestinationState {
@@ -96,6 +97,10 @@ export class DestinationRegistry {
         s.subscriptionName,
       );
       for (let p = 0; p < 10; p++) store.unloaded[p] = s.counts[p]!;
+      if (s.selector !== null) {
+        store.selectorText = s.selector;
+        store.selector = parseSelector(s.selector);
+      }
       if (s.kind === 'queue') queues.set(s.destinationId, store);
       else durables.set(s.destinationId, [...(durables.get(s.destinationId) ?? []), store]);
     }
@@ -212,16 +217,20 @@ export class DestinationRegistry {
 
   /**
    * The durable subscription named by client id and name. Subscribing with the same name to
-   * another topic replaces the old subscription, as ActiveMQ does.
+   * another topic, or with another selector, replaces the old subscription and drops what it
+   * held, as ActiveMQ does (TopicRegion's hasDurableSubChanged).
    */
   async ensureDurable(
     topic: DestinationState,
     clientId: string,
     subscriptionName: string,
+    selector?: string,
   ): Promise<StoreQueue> {
     const key = durableKey(clientId, subscriptionName);
     const found = this.#durables.get(key);
-    if (found !== undefined && found.topic === topic) return found.store;
+    const selectorText = selector === undefined || selector.trim() === '' ? undefined : selector;
+    if (found !== undefined && found.topic === topic && found.store.selectorText === selectorText)
+      return found.store;
     if (found !== undefined) await this.removeDurable(clientId, subscriptionName);
     const now = this.#options.now();
     return this.#options
@@ -235,6 +244,7 @@ export class DestinationRegistry {
               kind: 'durable',
               client_id: clientId,
               subscription_name: subscriptionName,
+              selector: selectorText ?? null,
               created_at_ms: BigInt(now),
             })
             .returning(['id', 'dispatched_hwm'])
@@ -246,6 +256,7 @@ export class DestinationRegistry {
               clientId,
               subscriptionName,
               createdAtMs: String(now),
+              ...(selectorText === undefined ? {} : { selector: selectorText }),
             },
           });
           return row;
@@ -260,6 +271,8 @@ export class DestinationRegistry {
             clientId,
             subscriptionName,
           );
+          store.selectorText = selectorText;
+          store.selector = parseSelector(selectorText);
           topic.durables.set(key, store);
           this.#durables.set(key, { topic, store });
         },

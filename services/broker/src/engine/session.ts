@@ -296,14 +296,18 @@ export class BrokerSession implements Session {
       );
     }
     if (temporary) throw badRequest('a temporary topic cannot have a durable subscription');
-    const store = await this.#core.registry.ensureDurable(destination, clientId, durableName!);
+    const store = await this.#core.registry.ensureDurable(
+      destination,
+      clientId,
+      durableName!,
+      subscription.request.selector,
+    );
     if (store.consumers.length > 0) {
       throw conflict(
         `durable subscription "${durableName}" of client "${clientId}" is already active`,
       );
     }
     subscription.bound.add(destination.key);
-    store.selector = subscription.selector;
     this.#addBinding(subscription, store, undefined);
   }
 

@@ -126,6 +126,8 @@ export class StoreQueue {
    * never put in the store. A queue's consumers carry their own selectors instead.
    */
   selector: Selector | undefined;
+  /** The text `selector` was parsed from: a durable subscription keeps it in its row. */
+  selectorText: string | undefined;
   /** Consumers with a selector: while there are any, dispatch scans for a match. */
   #selective = 0;
   /**
