@@ -228,6 +228,36 @@ describe('STOMP destinations as ActiveMQ 5.x has them', () => {
   });
 
   describe('durable topic subscriptions', () => {
+    it('keeps filtering by its selector while away across a restart; another selector replaces it', async () => {
+      const clientId = uniqueName('sel-client');
+      const topic = `/topic/${uniqueName('dsel')}`;
+      const name = topic.slice('/topic/'.length);
+      const reds = { 'activemq.subscriptionName': 'reds', selector: "color = 'red'" };
+      const first = await stompjs({ 'client-id': clientId });
+      await subscribe(first.client, topic, reds);
+      await first.client.deactivate();
+      await broker.restart();
+      const producer = await stompjs();
+      await publish(producer.client, topic, 'blue', { color: 'blue' });
+      await publish(producer.client, topic, 'red', { color: 'red' });
+      const held = async (): Promise<number | undefined> =>
+        (await broker.server.runtime.engine.admin.listDestinations()).find(
+          (d) => d.kind === 'topic' && d.name === name,
+        )?.queueSize;
+      expect(await held()).toBe(1);
+
+      // ActiveMQ's hasDurableSubChanged: a new selector makes a new, empty subscription.
+      const again = await stompjs({ 'client-id': clientId });
+      const blues = await subscribe(again.client, topic, {
+        'activemq.subscriptionName': 'reds',
+        selector: "color = 'blue'",
+      });
+      expect(await held()).toBe(0);
+      await publish(producer.client, topic, 'blue again', { color: 'blue' });
+      await count(blues.received, 1, 'message selected by the new selector');
+      expect(bodies(blues.received)).toEqual(['blue again']);
+    });
+
     for (const header of ['activemq.subscriptionName', 'durable-subscription-name']) {
       it(`keeps messages while away and is removed by UNSUBSCRIBE, named by ${header}`, async () => {
         const clientId = uniqueName('client');
