@@ -87,15 +87,19 @@ describe('ActiveMQ destination features across a switchover', () => {
     const a0 = await regions.a.describe(primaryId);
 
     const subscriber = await connectServing(a0, 'desk-client');
-    const subscriptionId = await subscriber.subscribe(topic, () => undefined, {
-      'activemq.subscriptionName': 'desk',
-    });
+    const durableHeaders = { 'activemq.subscriptionName': 'desk', selector: "color = 'red'" };
+    const subscriptionId = await subscriber.subscribe(topic, () => undefined, durableHeaders);
     await subscriber.unsubscribe(subscriptionId);
     await subscriber.disconnect();
 
     const producer = await connectServing(a0);
     for (let i = 0; i < 5; i++)
-      await producer.send(topic, `price-${i}`, { persistent: 'true' }, { receipt: true });
+      await producer.send(
+        topic,
+        `price-${i}`,
+        { persistent: 'true', color: 'red' },
+        { receipt: true },
+      );
     for (let i = 0; i < 6; i++)
       await producer.send(queue, `work-${i}`, { persistent: 'true' }, { receipt: true });
     await producer.disconnect();
@@ -120,13 +124,29 @@ describe('ActiveMQ destination features across a switchover', () => {
       ack: 'auto',
     });
 
+    // The subscriber is still away: the new primary filters by the replicated selector.
+    const topicProducer = await connect(b1);
+    await topicProducer.send(
+      topic,
+      'blue',
+      { persistent: 'true', color: 'blue' },
+      { receipt: true },
+    );
+    await topicProducer.send(
+      topic,
+      'price-5',
+      { persistent: 'true', color: 'red' },
+      { receipt: true },
+    );
     const durable = await connect(b1, 'desk-client');
     const prices: string[] = [];
-    await durable.subscribe(topic, (m: StompMessage) => prices.push(m.body.toString()), {
-      'activemq.subscriptionName': 'desk',
-    });
-    await waitFor(() => prices.length >= 5, 'the 5 pending messages of the durable subscription');
-    expect(prices).toEqual([0, 1, 2, 3, 4].map((i) => `price-${i}`));
+    await durable.subscribe(
+      topic,
+      (m: StompMessage) => prices.push(m.body.toString()),
+      durableHeaders,
+    );
+    await waitFor(() => prices.length >= 6, 'the 6 pending messages of the durable subscription');
+    expect(prices).toEqual([0, 1, 2, 3, 4, 5].map((i) => `price-${i}`));
 
     const moreProducer = await connect(b1);
     for (let i = 6; i < 10; i++)
