@@ -7,7 +7,9 @@
  * With --backlog N it first fills one queue with N persistent messages and measures RSS and the
  * consume rate over that backlog against an empty queue's. A last run drains the same number of
  * messages through consumers with a JMS selector (which selects every one of them), to show what
- * evaluating a selector costs. Prints figures; asserts nothing.
+ * evaluating a selector costs, and another through message groups (JMSXGroupID, 64 groups), to show
+ * what a queue with groups pays; a queue without them takes the plain path. Prints figures;
+ * asserts nothing.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -68,8 +70,9 @@ async function produce(
   total: number,
   clients: number,
   window: number,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> | ((i: number) => Record<string, string>) = {},
 ) {
+  const headersOf = typeof headers === 'function' ? headers : () => headers;
   const conns = await Promise.all(Array.from({ length: clients }, () => connect(broker)));
   const latencies = new Float64Array(total);
   let next = 0;
@@ -81,7 +84,7 @@ async function produce(
         while (next < total) {
           const i = next++;
           const t0 = performance.now();
-          await client.send(queue, body, { persistent: 'true', ...headers });
+          await client.send(queue, body, { persistent: 'true', ...headersOf(i) });
           latencies[i] = performance.now() - t0;
           done++;
         }
@@ -187,6 +190,14 @@ async function main(): Promise<void> {
     );
     console.log(
       `consume with a selector on each consumer: ${fmt(s.rate)} msg/s (${fmt((s.rate / c.rate) * 100, 1)}% of the rate without)`,
+    );
+
+    await produce(broker, '/queue/bench-groups', messages, producers, inflight, (i) => ({
+      JMSXGroupID: `group-${i % 64}`,
+    }));
+    const g = await drain(broker, '/queue/bench-groups', messages, consumers);
+    console.log(
+      `consume with message groups (64 JMSXGroupIDs): ${fmt(g.rate)} msg/s (${fmt((g.rate / c.rate) * 100, 1)}% of the rate without)`,
     );
 
     if (backlog > 0) {

@@ -11,14 +11,29 @@ export interface DestinationName {
   readonly name: string;
   /** Temporary destinations live in memory only and are never replicated. */
   readonly temporary: boolean;
+  /**
+   * A temporary destination as its connection names it (`/temp-queue/NAME`: NAME is that
+   * connection's own alias) rather than by its broker-wide name (`/remote-temp-queue/ID:...`,
+   * ActiveMQ's form for every other connection).
+   */
+  readonly alias?: true;
 }
 
-const prefixes: ReadonlyArray<readonly [string, DestinationKind, boolean]> = [
-  ['/queue/', 'queue', false],
-  ['/topic/', 'topic', false],
-  ['/temp-queue/', 'queue', true],
-  ['/temp-topic/', 'topic', true],
+const prefixes: ReadonlyArray<
+  readonly [string, DestinationKind, { temporary: boolean; alias?: true }]
+> = [
+  ['/queue/', 'queue', { temporary: false }],
+  ['/topic/', 'topic', { temporary: false }],
+  ['/temp-queue/', 'queue', { temporary: true, alias: true }],
+  ['/temp-topic/', 'topic', { temporary: true, alias: true }],
+  ['/remote-temp-queue/', 'queue', { temporary: true }],
+  ['/remote-temp-topic/', 'topic', { temporary: true }],
 ];
+
+/** Whether a destination header names a temporary destination by a connection's alias. */
+export function namesTemporaryAlias(destination: string): boolean {
+  return destination.includes('/temp-');
+}
 
 /**
  * What ActiveMQ refuses in a physical name, plus what this broker cannot keep: control characters
@@ -37,7 +52,7 @@ export function parseDestination(
   destination: string,
   options: { readonly allowWildcards?: boolean } = {},
 ): DestinationName {
-  for (const [prefix, kind, temporary] of prefixes) {
+  for (const [prefix, kind, { temporary, alias }] of prefixes) {
     if (destination.startsWith(prefix)) {
       const name = destination.slice(prefix.length);
       validateDestinationName(name, destination);
@@ -53,11 +68,11 @@ export function parseDestination(
           { details: { field: 'destination' } },
         );
       }
-      return { kind, name, temporary };
+      return alias === true ? { kind, name, temporary, alias } : { kind, name, temporary };
     }
   }
   throw badRequest(
-    `invalid destination "${destination}": it must start with /queue/, /topic/, /temp-queue/ or /temp-topic/`,
+    `invalid destination "${destination}": it must start with /queue/, /topic/, /temp-queue/, /temp-topic/, /remote-temp-queue/ or /remote-temp-topic/`,
     { details: { field: 'destination' } },
   );
 }
@@ -136,10 +151,15 @@ export function wildcardMatcher(pattern: string): (name: string) => boolean {
 }
 
 export function formatDestination(destination: DestinationName): string {
-  const prefix = destination.temporary ? `/temp-${destination.kind}/` : `/${destination.kind}/`;
+  const prefix = !destination.temporary
+    ? `/${destination.kind}/`
+    : destination.alias === true
+      ? `/temp-${destination.kind}/`
+      : `/remote-temp-${destination.kind}/`;
   return prefix + destination.name;
 }
 
-export function destinationKey(kind: DestinationKind, name: string): string {
-  return `${kind}:${name}`;
+/** A temporary destination is apart from the ordinary one of the same name. */
+export function destinationKey(kind: DestinationKind, name: string, temporary = false): string {
+  return `${temporary ? 'temp-' : ''}${kind}:${name}`;
 }

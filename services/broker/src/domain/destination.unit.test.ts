@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  destinationKey,
   formatDestination,
+  namesTemporaryAlias,
   isWildcard,
   parseDestination,
   parseDestinations,
@@ -17,6 +19,21 @@ describe('parseDestination', () => {
     });
     expect(parseDestination('/topic/a b#c')).toMatchObject({ kind: 'topic', name: 'a b#c' });
     expect(parseDestination('/temp-queue/r1')).toMatchObject({ temporary: true });
+  });
+
+  it('tells a connection’s temporary alias from the broker-wide /remote-temp-* name', () => {
+    expect(parseDestination('/temp-queue/replies')).toEqual({
+      kind: 'queue',
+      name: 'replies',
+      temporary: true,
+      alias: true,
+    });
+    const remote = parseDestination('/remote-temp-topic/ID:b-1-2:s3:1');
+    expect(remote).toEqual({ kind: 'topic', name: 'ID:b-1-2:s3:1', temporary: true });
+    expect(formatDestination(remote)).toBe('/remote-temp-topic/ID:b-1-2:s3:1');
+    expect(namesTemporaryAlias('/queue/a,/temp-queue/b')).toBe(true);
+    expect(namesTemporaryAlias('/remote-temp-queue/ID:x:1')).toBe(false);
+    expect(destinationKey('queue', 'x', true)).not.toBe(destinationKey('queue', 'x'));
   });
 
   it('refuses a missing prefix, an empty name, control characters and a comma', () => {

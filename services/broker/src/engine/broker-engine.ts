@@ -280,6 +280,10 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     };
   };
 
+  // Temporary destinations belong to their connections, as in ActiveMQ, where they are not
+  // among the broker's queues and topics either.
+  const listed = (): DestinationState[] => [...core.registry.all()].filter((d) => !d.temporary);
+
   const requireDestination = (kind: 'queue' | 'topic', name: string): DestinationState => {
     const dest = core.registry.get(kind, name);
     if (dest === undefined) throw notFound(`${kind} "${name}" does not exist`);
@@ -353,7 +357,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
     },
     listDestinations() {
       core.assertServing();
-      return Promise.resolve([...core.registry.all()].map(info));
+      return Promise.resolve(listed().map(info));
     },
     async browseQueue(name, maxMessages) {
       core.assertServing();
@@ -374,7 +378,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       return out;
     },
     stats(): Promise<BrokerStats> {
-      const destinations = core.serving ? [...core.registry.all()].map(info) : [];
+      const destinations = core.serving ? listed().map(info) : [];
       let totalConsumerCount = 0;
       let totalProducerCount = 0;
       let totalMessageCount = 0;

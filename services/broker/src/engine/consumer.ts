@@ -34,7 +34,17 @@ export class Consumer {
     readonly store: StoreQueue,
     /** Only the messages it selects are dispatched to it; undefined: all of them. */
     readonly selector?: Selector,
+    /**
+     * ActiveMQ's `activemq.exclusive`: while it is the queue's exclusive consumer, it alone gets
+     * the queue's messages.
+     */
+    readonly exclusive = false,
   ) {}
+
+  /** Whether its selector (if any) selects the message. */
+  selects(message: QueuedMessage): boolean {
+    return this.selector === undefined || this.selector(message);
+  }
 
   /** May it take another message now? */
   get hasCredit(): boolean {

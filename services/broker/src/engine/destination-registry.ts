@@ -3,6 +3,7 @@ import { conflict, notFound } from '@crdr/errors';
 import { destinationKey, type DestinationKind } from '../domain/destination.js';
 import type { StoreWriter } from '../adapters/pg/store-writer.js';
 import { insertDestination, type LoadedState } from '../adapters/pg/broker-state.repository.js';
+import { parseSelector } from '../domain/selector.js';
 import { StoreQueue, type StoreQueueHost } from './store-queue.js';
 
 export interface DestinationState {
@@ -54,8 +55,8 @@ export class DestinationRegistry {
     return () => this.#watchers.delete(onCreated);
   }
 
-  get(kind: DestinationKind, name: string): DestinationState | undefined {
-    return this.#byKey.get(destinationKey(kind, name));
+  get(kind: DestinationKind, name: string, temporary = false): DestinationState | undefined {
+    return this.#byKey.get(destinationKey(kind, name, temporary));
   }
 
   all(): IterableIterator<DestinationState> {
@@ -96,6 +97,10 @@ export class DestinationRegistry {
         s.subscriptionName,
       );
       for (let p = 0; p < 10; p++) store.unloaded[p] = s.counts[p]!;
+      if (s.selector !== null) {
+        store.selectorText = s.selector;
+        store.selector = parseSelector(s.selector);
+      }
       if (s.kind === 'queue') queues.set(s.destinationId, store);
       else durables.set(s.destinationId, [...(durables.get(s.destinationId) ?? []), store]);
     }
@@ -117,22 +122,24 @@ export class DestinationRegistry {
     this.#creating.clear();
   }
 
-  /** The destination, created (durably, unless temporary) on first use as ActiveMQ does. */
+  /**
+   * The destination, created durably on first use as ActiveMQ does. A temporary one is only
+   * found: its connection creates it (`createTemporary`), and once that connection closed it no
+   * longer exists (ActiveMQ: "The destination temp-queue://... does not exist").
+   */
   ensure(
     kind: DestinationKind,
     name: string,
     temporary = false,
   ): DestinationState | Promise<DestinationState> {
-    const key = destinationKey(kind, name);
+    const key = destinationKey(kind, name, temporary);
     const existing = this.#byKey.get(key);
     if (existing !== undefined) return existing;
     if (temporary) {
-      const id = --this.#volatileIds;
-      const queue =
-        kind === 'queue'
-          ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true)
-          : undefined;
-      return this.#put(kind, name, id, true, queue);
+      throw notFound(
+        `the temporary ${kind} /remote-temp-${kind}/${name} does not exist: the connection that created it has closed`,
+        { details: { field: 'destination' } },
+      );
     }
     let creating = this.#creating.get(key);
     if (creating === undefined) {
@@ -171,6 +178,27 @@ export class DestinationRegistry {
     return creating;
   }
 
+  /** A temporary destination, in memory only, under its broker-wide name (`ID:...`). */
+  createTemporary(kind: DestinationKind, name: string): DestinationState {
+    const id = --this.#volatileIds;
+    const queue =
+      kind === 'queue'
+        ? this.#newStore(id, 'volatile', kind, name, 0n, null, null, true)
+        : undefined;
+    return this.#put(kind, name, id, true, queue);
+  }
+
+  /**
+   * Deletes a temporary destination with what it holds (its connection closed). Subscribers on
+   * other connections get nothing more from it.
+   */
+  dropTemporary(destination: DestinationState): void {
+    if (this.#byKey.get(destination.key) !== destination) return;
+    this.#byKey.delete(destination.key);
+    if (destination.queue !== undefined) destination.queue.deleted = true;
+    for (const store of destination.volatiles) store.deleted = true;
+  }
+
   /** A non-durable topic subscription's in-memory store. */
   createVolatile(topic: DestinationState): StoreQueue {
     const store = this.#newStore(
@@ -189,16 +217,20 @@ export class DestinationRegistry {
 
   /**
    * The durable subscription named by client id and name. Subscribing with the same name to
-   * another topic replaces the old subscription, as ActiveMQ does.
+   * another topic, or with another selector, replaces the old subscription and drops what it
+   * held, as ActiveMQ does (TopicRegion's hasDurableSubChanged).
    */
   async ensureDurable(
     topic: DestinationState,
     clientId: string,
     subscriptionName: string,
+    selector?: string,
   ): Promise<StoreQueue> {
     const key = durableKey(clientId, subscriptionName);
     const found = this.#durables.get(key);
-    if (found !== undefined && found.topic === topic) return found.store;
+    const selectorText = selector === undefined || selector.trim() === '' ? undefined : selector;
+    if (found !== undefined && found.topic === topic && found.store.selectorText === selectorText)
+      return found.store;
     if (found !== undefined) await this.removeDurable(clientId, subscriptionName);
     const now = this.#options.now();
     return this.#options
@@ -212,6 +244,7 @@ export class DestinationRegistry {
               kind: 'durable',
               client_id: clientId,
               subscription_name: subscriptionName,
+              selector: selectorText ?? null,
               created_at_ms: BigInt(now),
             })
             .returning(['id', 'dispatched_hwm'])
@@ -223,6 +256,7 @@ export class DestinationRegistry {
               clientId,
               subscriptionName,
               createdAtMs: String(now),
+              ...(selectorText === undefined ? {} : { selector: selectorText }),
             },
           });
           return row;
@@ -237,6 +271,8 @@ export class DestinationRegistry {
             clientId,
             subscriptionName,
           );
+          store.selectorText = selectorText;
+          store.selector = parseSelector(selectorText);
           topic.durables.set(key, store);
           this.#durables.set(key, { topic, store });
         },
@@ -303,7 +339,7 @@ export class DestinationRegistry {
     notify = true,
   ): DestinationState {
     const state: DestinationState = {
-      key: destinationKey(kind, name),
+      key: destinationKey(kind, name, temporary),
       kind,
       name,
       temporary,
@@ -331,7 +367,7 @@ export class DestinationRegistry {
     return new StoreQueue({
       id,
       kind,
-      destination: `/${temporary ? 'temp-' : ''}${destKind}/${name}`,
+      destination: `/${temporary ? 'remote-temp-' : ''}${destKind}/${name}`,
       dispatchedHwm: hwm,
       memoryWindow: this.#options.memoryWindow,
       host: this.#options.host,

@@ -52,6 +52,7 @@ export class EngineCore {
   unservedReason: string | undefined;
   #messageCounter = 0;
   readonly #messageIdPrefix: string;
+  readonly #connectionIdPrefix: string;
   readonly #sessionsPerUser = new Map<string, number>();
   /** Bytes held by open transactions, all sessions together. */
   #transactionBytes = 0;
@@ -76,7 +77,9 @@ export class EngineCore {
       memoryWindow: options.memoryWindow,
       now: options.now,
     });
-    this.#messageIdPrefix = `ID:${options.brokerId}-${Date.now().toString(36)}-1:1:1:1:`;
+    const start = Date.now().toString(36);
+    this.#messageIdPrefix = `ID:${options.brokerId}-${start}-1:1:1:1:`;
+    this.#connectionIdPrefix = `ID:${options.brokerId}-${start}-2:`;
   }
 
   /** Counts a new session in, or refuses it when a limit would be passed. */
@@ -153,6 +156,14 @@ export class EngineCore {
         'this broker instance is the standby (or is starting); the active instance serves clients',
       );
     }
+  }
+
+  /**
+   * The broker-wide name of a connection's `n`th temporary destination, as ActiveMQ forms it:
+   * the connection id, then a sequence (`ID:host-port-start-1:5:1`).
+   */
+  temporaryName(sessionId: string, n: number): string {
+    return `${this.#connectionIdPrefix}${sessionId}:${n}`;
   }
 
   newMessageId(): string {

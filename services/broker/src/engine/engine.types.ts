@@ -44,6 +44,11 @@ export interface SubscribeRequest {
   readonly durableName?: string;
   /** A JMS SQL-92 message selector; parsed once, refused with the reason if it does not parse. */
   readonly selector?: string;
+  /**
+   * ActiveMQ's exclusive consumer (`activemq.exclusive`): the first exclusive consumer of a queue
+   * gets all its messages while it lives; the next one takes over when it goes.
+   */
+  readonly exclusive?: boolean;
 }
 
 export interface Delivery {

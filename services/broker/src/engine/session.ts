@@ -1,8 +1,16 @@
 import { badRequest, conflict, failedPrecondition, notFound } from '@crdr/errors';
-import { isWildcard, parseDestinations, wildcardMatcher } from '../domain/destination.js';
+import {
+  formatDestination,
+  isWildcard,
+  namesTemporaryAlias,
+  parseDestinations,
+  wildcardMatcher,
+  type DestinationName,
+} from '../domain/destination.js';
 import { parseSelector, type Selector } from '../domain/selector.js';
 import { Consumer, type InFlight } from './consumer.js';
 import type {
+  Delivery,
   DeliverySink,
   Principal,
   SendRequest,
@@ -62,6 +70,11 @@ export class BrokerSession implements Session {
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #transactions = new Map<string, OpenTransaction>();
   readonly #producerOf = new Set<DestinationState>();
+  /** Temporary destinations this connection created, by the alias it names them with. */
+  readonly #temporaries = new Map<string, DestinationState>();
+  /** Their broker-wide names (`/remote-temp-queue/ID:...`) back to this connection's aliases. */
+  readonly #aliasOf = new Map<string, string>();
+  #temporaryCount = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -84,6 +97,7 @@ export class BrokerSession implements Session {
   async send(request: SendRequest, transactionId?: string): Promise<{ messageId: string }> {
     this.#assertOpen();
     validateSend(request);
+    request = this.#withTemporaries(request);
     const maxBytes = this.#core.options.maxMessageBytes;
     if (request.body.length > maxBytes) {
       // Refused before anything is written: what is accepted always fits the replication log.
@@ -105,14 +119,86 @@ export class BrokerSession implements Session {
     return { messageId };
   }
 
+  /**
+   * ActiveMQ's StompProtocolConverter.createTempDestination: `/temp-queue/NAME` and
+   * `/temp-topic/NAME` are this connection's own names; the first use (SEND, `reply-to`,
+   * SUBSCRIBE) creates the destination under a broker-wide name, which every other connection
+   * sees as `/remote-temp-queue/ID:...` and which goes away when this connection closes.
+   */
+  #resolveTemporaries(destination: string, allowWildcards: boolean): string {
+    if (!namesTemporaryAlias(destination)) return destination;
+    const names = parseDestinations(destination, { allowWildcards });
+    if (!names.some((n) => n.alias === true)) return destination;
+    return names
+      .map((n) => (n.alias === true ? this.#temporary(n) : formatDestination(n)))
+      .join(',');
+  }
+
+  #temporary(name: DestinationName): string {
+    const alias = formatDestination(name);
+    let destination = this.#temporaries.get(alias);
+    if (destination === undefined) {
+      const physical = this.#core.temporaryName(this.id, ++this.#temporaryCount);
+      destination = this.#core.registry.createTemporary(name.kind, physical);
+      this.#temporaries.set(alias, destination);
+      this.#aliasOf.set(`/remote-temp-${name.kind}/${physical}`, alias);
+    }
+    return `/remote-temp-${name.kind}/${destination.name}`;
+  }
+
+  /** A SEND's destination and `reply-to` with this connection's temporary names resolved. */
+  #withTemporaries(request: SendRequest): SendRequest {
+    const destination = this.#resolveTemporaries(request.destination, false);
+    const replyTo = request.headers['reply-to'];
+    let resolvedReplyTo = replyTo;
+    if (replyTo !== undefined && namesTemporaryAlias(replyTo)) {
+      try {
+        resolvedReplyTo = this.#resolveTemporaries(replyTo, false);
+      } catch {
+        // ActiveMQ keeps a reply-to it cannot read as a destination as a plain property.
+      }
+    }
+    if (destination === request.destination && resolvedReplyTo === replyTo) return request;
+    return {
+      ...request,
+      destination,
+      headers:
+        resolvedReplyTo === replyTo
+          ? request.headers
+          : { ...request.headers, 'reply-to': resolvedReplyTo! },
+    };
+  }
+
+  /** ActiveMQ's getCreatedTempDestinationName: this connection sees its own aliases. */
+  #localize(delivery: Delivery): Delivery {
+    if (this.#aliasOf.size === 0) return delivery;
+    const destination = this.#aliasOf.get(delivery.destination);
+    const replyTo = delivery.headers['reply-to'];
+    const replyAlias = replyTo === undefined ? undefined : this.#aliasOf.get(replyTo);
+    if (destination === undefined && replyAlias === undefined) return delivery;
+    return {
+      ...delivery,
+      ...(destination === undefined ? {} : { destination }),
+      ...(replyAlias === undefined
+        ? {}
+        : { headers: { ...delivery.headers, 'reply-to': replyAlias } }),
+    };
+  }
+
   #noteProducer(destination: DestinationState): void {
     if (this.#closed) return;
     destination.producers.add(this.id);
     this.#producerOf.add(destination);
   }
 
-  async subscribe(request: SubscribeRequest, sink: DeliverySink): Promise<void> {
+  async subscribe(request: SubscribeRequest, outer: DeliverySink): Promise<void> {
     this.#assertOpen();
+    const sink: DeliverySink = {
+      deliver: (delivery) => outer.deliver(this.#localize(delivery)),
+      get ready() {
+        return outer.ready;
+      },
+    };
     if (this.#subscriptions.has(request.id)) {
       throw conflict(`subscription id "${request.id}" is already in use on this connection`);
     }
@@ -123,7 +209,9 @@ export class BrokerSession implements Session {
     }
     // Parsed once here; a selector that does not parse is refused with the reason.
     const selector = parseSelector(request.selector);
-    const names = parseDestinations(request.destination, { allowWildcards: true });
+    const names = parseDestinations(this.#resolveTemporaries(request.destination, true), {
+      allowWildcards: true,
+    });
     const durable = request.durableName !== undefined && request.durableName !== '';
     if (durable && (names.length > 1 || names.some((n) => isWildcard(n.name)))) {
       throw badRequest(
@@ -208,14 +296,18 @@ export class BrokerSession implements Session {
       );
     }
     if (temporary) throw badRequest('a temporary topic cannot have a durable subscription');
-    const store = await this.#core.registry.ensureDurable(destination, clientId, durableName!);
+    const store = await this.#core.registry.ensureDurable(
+      destination,
+      clientId,
+      durableName!,
+      subscription.request.selector,
+    );
     if (store.consumers.length > 0) {
       throw conflict(
         `durable subscription "${durableName}" of client "${clientId}" is already active`,
       );
     }
     subscription.bound.add(destination.key);
-    store.selector = subscription.selector;
     this.#addBinding(subscription, store, undefined);
   }
 
@@ -234,6 +326,7 @@ export class BrokerSession implements Session {
       sink,
       store,
       store.kind === 'queue' ? selector : undefined,
+      request.exclusive === true,
     );
     subscription.bindings.push({ consumer, store, volatileOf });
     // A binding made after SUBSCRIBE finished (a new destination matching a wildcard) starts now.
@@ -392,6 +485,11 @@ export class BrokerSession implements Session {
     const results = await Promise.allSettled(work);
     for (const r of results)
       if (r.status === 'rejected') this.#core.onError(r.reason, 'session close');
+    // As ActiveMQ's TransportConnection.processRemoveConnection: its temporary destinations go.
+    for (const destination of this.#temporaries.values())
+      this.#core.registry.dropTemporary(destination);
+    this.#temporaries.clear();
+    this.#aliasOf.clear();
   }
 }
 

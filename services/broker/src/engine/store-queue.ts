@@ -5,6 +5,59 @@ import { isExpired, type QueuedMessage } from './queued-message.js';
 
 export type StoreKind = 'queue' | 'durable' | 'volatile';
 
+/** ActiveMQ keeps at most this many group assignments per queue (its CachedMessageGroupMap). */
+const maxGroups = 1024;
+
+/** A message's group (`JMSXGroupID`), if it has one. */
+function groupOf(message: QueuedMessage): string | undefined {
+  const id = message.headers['JMSXGroupID'];
+  return id === undefined || id === '' ? undefined : id;
+}
+
+/** `JMSXGroupSeq`: 0 when absent; 1 starts a group afresh, a negative one closes it. */
+function groupSeqOf(message: QueuedMessage): number {
+  const raw = message.headers['JMSXGroupSeq'];
+  if (raw === undefined) return 0;
+  const seq = Number.parseInt(raw, 10);
+  return Number.isNaN(seq) ? 0 : seq;
+}
+
+/**
+ * A queue's exclusive consumer and its group owners. Owners live in memory only, as in
+ * ActiveMQ: a restart or a promotion assigns groups afresh.
+ */
+class SpecialDispatch {
+  exclusive: Consumer | undefined;
+  /** Group id to owner, least recently used first (ActiveMQ's LRU of 1024). */
+  readonly #owners = new Map<string, Consumer>();
+
+  /** Whether `consumer` may take this message of group `groupId` (no change made). */
+  mayTake(consumer: Consumer, groupId: string, message: QueuedMessage): boolean {
+    if (groupSeqOf(message) === 1) return true;
+    const owner = this.#owners.get(groupId);
+    return owner === undefined || owner === consumer;
+  }
+
+  /** `consumer` takes the message: it owns the group from now on (or closes it). */
+  took(consumer: Consumer, groupId: string, message: QueuedMessage): void {
+    const seq = groupSeqOf(message);
+    const owner = this.#owners.get(groupId);
+    this.#owners.delete(groupId);
+    // ActiveMQ closes a group on a negative sequence only when its owner takes it.
+    if (owner === consumer && seq < 0) return;
+    if (this.#owners.size >= maxGroups) this.#owners.delete(this.#owners.keys().next().value!);
+    this.#owners.set(groupId, consumer);
+  }
+
+  /** A consumer left: its groups are free, and the next exclusive consumer takes over. */
+  forget(consumer: Consumer, remaining: readonly Consumer[]): void {
+    if (this.#owners.size > 0)
+      for (const [groupId, owner] of this.#owners)
+        if (owner === consumer) this.#owners.delete(groupId);
+    if (this.exclusive === consumer) this.exclusive = remaining.find((c) => c.exclusive);
+  }
+}
+
 /** What a store needs from the engine. */
 export interface StoreQueueHost {
   /** Makes the store's dispatch mark durable at least up to `seq`; then calls back. */
@@ -73,8 +126,15 @@ export class StoreQueue {
    * never put in the store. A queue's consumers carry their own selectors instead.
    */
   selector: Selector | undefined;
+  /** The text `selector` was parsed from: a durable subscription keeps it in its row. */
+  selectorText: string | undefined;
   /** Consumers with a selector: while there are any, dispatch scans for a match. */
   #selective = 0;
+  /**
+   * Exclusive consumers, message groups and their assignments: `undefined` until this queue
+   * first sees one of them, so a plain queue never pays for them.
+   */
+  #special: SpecialDispatch | undefined;
 
   readonly #host: StoreQueueHost;
   readonly #memoryWindow: number;
@@ -121,6 +181,7 @@ export class StoreQueue {
   /** A message committed to this store (or accepted, for a non-persistent one). */
   enqueueCommitted(message: QueuedMessage): void {
     this.enqueueCount++;
+    if (this.#special === undefined) this.#noteGroup(message);
     if (!message.persistent) {
       this.ready.push(message);
     } else if (message.seq <= this.cursor[message.priority]!) {
@@ -146,7 +207,23 @@ export class StoreQueue {
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer);
     if (consumer.selector !== undefined) this.#selective++;
+    // As ActiveMQ's Queue.addSubscription: the first exclusive consumer owns the queue.
+    if (consumer.exclusive && this.kind === 'queue') {
+      const special = (this.#special ??= new SpecialDispatch());
+      special.exclusive ??= consumer;
+    }
     this.scheduleDispatch();
+  }
+
+  /** The consumer that alone gets this queue's messages now, if any (`activemq.exclusive`). */
+  get exclusiveConsumer(): Consumer | undefined {
+    return this.#special?.exclusive;
+  }
+
+  /** The first message of a group (`JMSXGroupID`) makes this queue track groups. */
+  #noteGroup(message: QueuedMessage): void {
+    if (this.kind === 'queue' && groupOf(message) !== undefined)
+      this.#special = new SpecialDispatch();
   }
 
   /** Removes a consumer; its messages still waiting for the mark go back to `ready`. */
@@ -157,6 +234,7 @@ export class StoreQueue {
       this.consumers.splice(index, 1);
       if (consumer.selector !== undefined) this.#selective--;
     }
+    this.#special?.forget(consumer, this.consumers);
     this.scheduleDispatch();
   }
 
@@ -188,7 +266,7 @@ export class StoreQueue {
       }
       this.#deliver(consumer, message);
     };
-    if (this.#selective > 0) {
+    if (this.#selective > 0 || this.#special !== undefined) {
       for (const [consumer, message] of this.#pickSelected(now)) hand(consumer, message);
     } else {
       while (this.ready.size > 0) {
@@ -249,9 +327,10 @@ export class StoreQueue {
   }
 
   /**
-   * With selectors, the head message may suit no consumer: every ready message, in order, goes to
-   * the next consumer with credit that selects it; the ones none selects stay (ActiveMQ's queue
-   * semantics). Expired ones are taken too, to expire.
+   * With selectors, an exclusive consumer or message groups, the head message may suit no
+   * consumer: every ready message, in order, goes to the next consumer with credit that may take
+   * it; the others stay (ActiveMQ's queue semantics: a group whose owner is busy does not hold up
+   * other groups). Expired ones are taken too, to expire.
    */
   #pickSelected(now: number): Array<[Consumer, QueuedMessage]> {
     const picked: Array<[Consumer, QueuedMessage]> = [];
@@ -262,9 +341,15 @@ export class StoreQueue {
         picked.push([this.consumers[0]!, message]);
         continue;
       }
-      const consumer = this.#nextConsumer(message);
+      const special = this.#special;
+      const consumer =
+        special === undefined ? this.#nextConsumer(message) : this.#nextSpecial(special, message);
       if (consumer === undefined) {
-        if (!this.consumers.some((c) => c.hasCredit)) break;
+        const exclusive = special?.exclusive;
+        if (
+          exclusive !== undefined ? !exclusive.hasCredit : !this.consumers.some((c) => c.hasCredit)
+        )
+          break;
         continue;
       }
       // Reserved until handed over below, so that hasCredit counts it.
@@ -290,6 +375,37 @@ export class StoreQueue {
       }
     }
     return undefined;
+  }
+
+  /**
+   * ActiveMQ's QueueDispatchSelector and Queue.assignMessageGroup: with an exclusive consumer
+   * only it may take a message; a message of a group goes to the group's owner, and a group
+   * without one (or a message with JMSXGroupSeq 1) is assigned to the consumer that takes it;
+   * JMSXGroupSeq -1 closes the group once its owner takes it.
+   */
+  #nextSpecial(special: SpecialDispatch, message: QueuedMessage): Consumer | undefined {
+    const groupId = groupOf(message);
+    const accepts = (consumer: Consumer): boolean =>
+      consumer.hasCredit &&
+      consumer.selects(message) &&
+      (groupId === undefined || special.mayTake(consumer, groupId, message));
+    const exclusive = special.exclusive;
+    let chosen: Consumer | undefined;
+    if (exclusive !== undefined) {
+      if (accepts(exclusive)) chosen = exclusive;
+    } else {
+      const n = this.consumers.length;
+      for (let i = 0; i < n; i++) {
+        const consumer = this.consumers[(this.#rr + i) % n]!;
+        if (accepts(consumer)) {
+          this.#rr = (this.#rr + i + 1) % n;
+          chosen = consumer;
+          break;
+        }
+      }
+    }
+    if (chosen !== undefined && groupId !== undefined) special.took(chosen, groupId, message);
+    return chosen;
   }
 
   #inMemory(): number {
@@ -322,6 +438,7 @@ export class StoreQueue {
           this.cursor[p] = message.seq;
           this.unloaded[p]!--;
           if (message.seq <= this.#durableHwm) message.maybeDelivered = true;
+          if (this.#special === undefined) this.#noteGroup(message);
           this.ready.push(message);
         }
         // Counted rows commit before they are counted, so a page sees all it asked for; a short

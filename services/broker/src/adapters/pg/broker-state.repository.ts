@@ -16,6 +16,8 @@ export interface LoadedStore {
   readonly kind: StoreKind;
   readonly clientId: string | null;
   readonly subscriptionName: string | null;
+  /** A durable subscription's selector, kept while it is inactive too. */
+  readonly selector: string | null;
   readonly dispatchedHwm: bigint;
   /** Persistent messages held, by priority. */
   readonly counts: number[];
@@ -68,6 +70,7 @@ export async function loadState(db: Kysely<Database>): Promise<LoadedState> {
         kind: s.kind,
         clientId: s.client_id,
         subscriptionName: s.subscription_name,
+        selector: s.selector,
         dispatchedHwm: s.dispatched_hwm,
         counts: byStore.get(s.id) ?? new Array<number>(10).fill(0),
       })),

@@ -64,6 +64,7 @@ async function writeLogSnapshot(
         clientId: s.client_id ?? '',
         subscriptionName: s.subscription_name ?? '',
         createdAtMs: s.created_at_ms.toString(),
+        selector: s.selector ?? '',
       },
     });
   }

@@ -29,6 +29,7 @@ import type {
 } from '../../engine/engine.types.js';
 import {
   canEncodeHeader,
+  durableSubscriptionName,
   parseAckMode,
   parseBoolean,
   parseIntegerHeader,
@@ -200,14 +201,11 @@ export class StompConnection {
         await this.#subscribe(session, frame);
         break;
       case 'UNSUBSCRIBE': {
-        const durable = headers['activemq.subscriptionName'];
+        const durable = durableSubscriptionName(headers);
         const id = headers['id'] ?? (this.#version === '1.0' ? headers['destination'] : undefined);
         if (id === undefined || id === '')
           throw badRequest('UNSUBSCRIBE frame is missing the required "id" header');
-        await session.unsubscribe(
-          id,
-          durable !== undefined && durable !== '' ? { durableName: durable } : {},
-        );
+        await session.unsubscribe(id, durable === undefined ? {} : { durableName: durable });
         this.#ackModes.delete(id);
         break;
       }
@@ -365,7 +363,7 @@ export class StompConnection {
     const id = headers['id'] ?? (this.#version === '1.0' ? destination : undefined);
     if (id === undefined || id === '')
       throw badRequest('SUBSCRIBE frame is missing the required "id" header');
-    const durableName = headers['activemq.subscriptionName'];
+    const durableName = durableSubscriptionName(headers);
     const selector = headers['selector'];
     const ackMode = parseAckMode(headers['ack']);
     // Known before the first delivery, which may come before `subscribe` returns. A failed
@@ -384,8 +382,9 @@ export class StompConnection {
         destination,
         ackMode,
         prefetch: parseIntegerHeader(headers, 'activemq.prefetchSize', 1000, 1, 1_000_000),
-        ...(durableName === undefined || durableName === '' ? {} : { durableName }),
+        ...(durableName === undefined ? {} : { durableName }),
         ...(selector === undefined ? {} : { selector }),
+        ...(parseBoolean(headers['activemq.exclusive']) ? { exclusive: true } : {}),
       },
       sink,
     );

@@ -88,3 +88,22 @@ export function canEncodeHeader(name: string, value: string, version: StompVersi
     throw error;
   }
 }
+
+/**
+ * The durable subscription a SUBSCRIBE or UNSUBSCRIBE names: ActiveMQ 5.x reads
+ * `activemq.subscriptionName`; `durable-subscription-name` (and Artemis's
+ * `durable-subscriber-name`) name the same thing for clients written against other brokers.
+ */
+export function durableSubscriptionName(
+  headers: Readonly<Record<string, string>>,
+): string | undefined {
+  for (const name of [
+    'activemq.subscriptionName',
+    'durable-subscription-name',
+    'durable-subscriber-name',
+  ]) {
+    const value = headers[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}

@@ -39,9 +39,10 @@ export async function applyStructural(
     case 'durableSubscriptionAdded': {
       const added = event.durableSubscriptionAdded!;
       await exec(sql`
-        INSERT INTO stores (id, destination_id, kind, client_id, subscription_name, created_at_ms)
+        INSERT INTO stores (id, destination_id, kind, client_id, subscription_name, selector, created_at_ms)
         VALUES (${added.storeId}, ${added.destinationId}, 'durable', ${added.clientId},
-                ${added.subscriptionName}, ${added.createdAtMs}::int8)
+                ${added.subscriptionName}, ${added.selector === undefined || added.selector === '' ? null : added.selector},
+                ${added.createdAtMs}::int8)
         ON CONFLICT (id) DO NOTHING`);
       return;
     }

@@ -9,6 +9,11 @@ export interface DurableSubscriptionAdded {
   'clientId'?: (string);
   'subscriptionName'?: (string);
   'createdAtMs'?: (number | string | Long);
+  /**
+   * The subscription's JMS selector, kept while it is inactive too (ActiveMQ stores it with the
+   * subscription); empty for none.
+   */
+  'selector'?: (string);
 }
 
 export interface DurableSubscriptionAdded__Output {
@@ -17,4 +22,9 @@ export interface DurableSubscriptionAdded__Output {
   'clientId': (string);
   'subscriptionName': (string);
   'createdAtMs': (string);
+  /**
+   * The subscription's JMS selector, kept while it is inactive too (ActiveMQ stores it with the
+   * subscription); empty for none.
+   */
+  'selector': (string);
 }
