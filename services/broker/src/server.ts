@@ -28,6 +28,7 @@ import { natsOptions } from './adapters/nats/nats-options.js';
 import { createStreamLogReader } from './adapters/nats/log-reader.js';
 import { createBrokerEngine, type BrokerRuntime } from './engine/broker-engine.js';
 import { createUserDirectory } from './engine/user-directory.js';
+import { createAuthorizer } from './domain/authorization.js';
 
 export interface BrokerEndpoints {
   readonly stomp: string;
@@ -159,6 +160,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       maxTransactionBytes: config.BROKER_MAX_TRANSACTION_BYTES,
     },
     maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+    authorizer: createAuthorizer(config.BROKER_AUTHORIZATION),
     onServingChange: (isServing) => {
       serving = isServing;
       grpc?.setServing(isServing);

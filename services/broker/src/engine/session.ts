@@ -1,5 +1,11 @@
 import { badRequest, conflict, failedPrecondition, notFound } from '@crdr/errors';
-import { isWildcard, parseDestinations, wildcardMatcher } from '../domain/destination.js';
+import {
+  isWildcard,
+  parseDestinations,
+  wildcardMatcher,
+  type DestinationName,
+} from '../domain/destination.js';
+import type { Right } from '../domain/authorization.js';
 import { parseSelector, type Selector } from '../domain/selector.js';
 import { Consumer, type InFlight } from './consumer.js';
 import type {
@@ -92,6 +98,8 @@ export class BrokerSession implements Session {
         { details: { field: 'body', maxMessageBytes: String(maxBytes) } },
       );
     }
+    // Checked before anything is held or written: a refused SEND leaves no trace.
+    for (const name of parseDestinations(request.destination)) this.#authorize('write', name);
     const messageId = this.#core.newMessageId();
     if (transactionId !== undefined) {
       const tx = this.#transaction(transactionId);
@@ -103,6 +111,19 @@ export class BrokerSession implements Session {
     }
     await this.#core.publish(request, messageId, (dest) => this.#noteProducer(dest));
     return { messageId };
+  }
+
+  /**
+   * Refuses with Forbidden unless the session's user has `right` on the destination, and, for
+   * one that does not exist yet, the admin right that creating it takes (as ActiveMQ checks on
+   * auto-creation).
+   */
+  #authorize(right: Right, name: DestinationName): void {
+    const { authorizer } = this.#core.options;
+    authorizer.check(this.principal, right, name);
+    if (!name.temporary && this.#core.registry.get(name.kind, name.name) === undefined) {
+      authorizer.check(this.principal, 'admin', name);
+    }
   }
 
   #noteProducer(destination: DestinationState): void {
@@ -124,6 +145,8 @@ export class BrokerSession implements Session {
     // Parsed once here; a selector that does not parse is refused with the reason.
     const selector = parseSelector(request.selector);
     const names = parseDestinations(request.destination, { allowWildcards: true });
+    // Each named part of a composite must be readable; a wildcard binds only what is (below).
+    for (const name of names) if (!isWildcard(name.name)) this.#authorize('read', name);
     const durable = request.durableName !== undefined && request.durableName !== '';
     if (durable && (names.length > 1 || names.some((n) => isWildcard(n.name)))) {
       throw badRequest(
@@ -142,9 +165,15 @@ export class BrokerSession implements Session {
       for (const name of names) {
         if (isWildcard(name.name)) {
           // Every matching destination, now and created later, as ActiveMQ does.
+          // Each match is checked on its own, as ActiveMQ's destination filter does: a wildcard
+          // never reaches a destination its user may not read.
           const matches = wildcardMatcher(name.name);
+          const { authorizer } = this.#core.options;
           const follows = (d: DestinationState): boolean =>
-            d.kind === name.kind && !d.temporary && matches(d.name);
+            d.kind === name.kind &&
+            !d.temporary &&
+            matches(d.name) &&
+            authorizer.allows(this.principal, 'read', d.kind, d.name);
           subscription.unwatch.push(
             this.#core.registry.watch((created) => {
               if (this.#closed || !follows(created)) return;
