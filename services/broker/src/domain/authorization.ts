@@ -179,7 +179,7 @@ export function parseAuthorizationEntries(json: string): AuthorizationEntry[] {
         typeof value === 'string'
           ? value.split(',')
           : Array.isArray(value) && value.every((v) => typeof v === 'string')
-            ? (value)
+            ? value
             : undefined;
       if (list === undefined) {
         throw badRequest(`${at}: "${right}" must be a comma-separated string or a list of groups`);
