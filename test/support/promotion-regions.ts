@@ -311,17 +311,18 @@ export async function createPair(
 export const stompEndpoints = (b: DescribedBroker): string[] =>
   b.brokerInstances.flatMap((i) => i.endpoints).filter((e) => e.startsWith('stomp://'));
 
-/** CONNECT as the app user to any of the endpoints: the client, or the refusals. */
+/** CONNECT as the app user (or `user`) to any of the endpoints: the client, or the refusals. */
 export async function connectAny(
   endpoints: readonly string[],
+  user: { readonly username: string; readonly password: string } = appUser,
 ): Promise<{ client?: StompClient; refusals: string[] }> {
   const refusals: string[] = [];
   for (const endpoint of endpoints) {
     try {
       const client = await connectStomp({
         ...hostPort(endpoint),
-        login: appUser.username,
-        passcode: appUser.password,
+        login: user.username,
+        passcode: user.password,
         connectTimeoutMs: 3_000,
       });
       return { client, refusals };
