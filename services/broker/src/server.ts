@@ -3,7 +3,6 @@ import { createServer as createNetServer } from 'node:net';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@crdr/store';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerConfig } from './config.js';
-import { createPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { createLease } from './adapters/pg/lease.js';
 import { createUserRepository } from './adapters/pg/user.repository.js';
 import {
@@ -18,7 +17,7 @@ import {
   registerWithControlPlane,
   type ControlPlaneRegistration,
 } from './adapters/grpc/control-plane-registration.js';
-import { createLoginThrottle } from '@crdr/service';
+import { createLoginThrottle, createPasswordHasher } from '@crdr/service';
 import { createAuthenticator } from './engine/authenticator.js';
 import {
   createReplicationRelay,

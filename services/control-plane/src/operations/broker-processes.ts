@@ -91,7 +91,7 @@ export async function createBrokerUsers(
       await admin.withActive((a) =>
         a.createUser({
           username: user.username,
-          password: user.password,
+          passwordHash: user.passwordHash,
           groups: [...user.groups],
           consoleAccess: user.consoleAccess,
           replicationUser: user.replicationUser,
