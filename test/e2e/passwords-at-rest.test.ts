@@ -28,7 +28,9 @@ async function tableText(dbUrl: string, query: string): Promise<string> {
   const pool = createPool(dbUrl, { max: 1 });
   try {
     const { rows } = await pool.query(query);
-    return JSON.stringify(rows);
+    return JSON.stringify(rows, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
   } finally {
     await pool.end();
   }
