@@ -121,4 +121,19 @@ describe('passwords at rest', () => {
     expect(await login(endpoints, lateUser.password)).toBe('connected');
     expect(await login(endpoints, 'late-user-password-2')).toBe('invalid username or password');
   });
+
+  it('after a switchover, the replica logs the replicated user in with its hash', async () => {
+    await regions.b.client.promote({ brokerId: replicaId, mode: 'SWITCHOVER' });
+    const promoted = await regions.b.waitForBroker(
+      replicaId,
+      (d) =>
+        d.dataReplicationMetadata?.dataReplicationRole === 'PRIMARY' &&
+        d.dataReplicationMetadata.replicationStatus === 'PROMOTED' &&
+        d.brokerState === 'RUNNING',
+      'the replica, promoted',
+    );
+    const endpoints = stompEndpoints(promoted);
+    expect(await login(endpoints, lateUser.password)).toBe('connected');
+    expect(await login(endpoints, 'late-user-password-2')).toBe('invalid username or password');
+  });
 });
