@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMqctl } from '../../packages/mqctl/src/mqctl-process.test-helper.js';
 import { waitFor } from '@crdr/testing';
-import type { StompMessage } from '@crdr/stomp';
+import { isStompServerError, type StompMessage } from '@crdr/stomp';
 import type { DescribedBroker } from '../support/control-plane.js';
 import {
   appUser,
@@ -100,6 +100,13 @@ async function receive(endpoints: readonly string[], queue: string, count: numbe
   return bodies;
 }
 
+const appReader = {
+  username: 'app-reader',
+  password: 'app-reader-password-1',
+  groups: ['apps'],
+  consoleAccess: false,
+};
+
 beforeAll(async () => {
   regions = await startPromotionRegions('promo');
   // Region-b's saga pauses before two steps so the statuses in between can be seen.
@@ -108,6 +115,10 @@ beforeAll(async () => {
     CONTROL_PLANE_FAILPOINT: 'WAITING_FOR_REPLICA:pause-1500,FENCING_OLD_PRIMARY:pause-2000',
   });
   ({ primaryId, replicaId } = await createPair(regions, 'orders'));
+  // A user without console access, in group apps: the default authorization rules confine it
+  // to the apps namespace. Its groups replicate, so the rules hold on the promoted replica.
+  await regions.a.client.createUser({ brokerId: primaryId, ...appReader, replicationUser: false });
+  await sendAll(stompEndpoints(await regions.a.describe(primaryId)), '/queue/payroll', ['salary']);
   await waitSameDigest([regions.a, primaryId], [regions.b, replicaId]);
 });
 
@@ -184,6 +195,33 @@ describe('promotion sagas across two Regions', () => {
     expect(
       await failure(regions.a.client.promote({ brokerId: primaryId, mode: 'SIDEWAYS' })),
     ).toMatchObject({ code: 'BadRequest', message: expect.stringContaining('mode') });
+
+    // Authorization holds on the new primary: the reader may not read payroll, only apps.*.
+    const reader = await connectAny(stompEndpoints(b1), appReader);
+    expect(reader.client, reader.refusals.join('; ')).toBeDefined();
+    const refusedRead = await reader
+      .client!.subscribe('/queue/payroll', () => undefined)
+      .then(
+        () => 'subscribed',
+        (e: unknown) => (isStompServerError(e) ? e.headers['message'] : String(e)),
+      );
+    expect(refusedRead).toBe(
+      `user "${appReader.username}" is not authorized: reading /queue/payroll needs the read right`,
+    );
+    const allowed = await connectAny(stompEndpoints(b1), appReader);
+    const got: string[] = [];
+    await allowed.client!.subscribe('/queue/apps.after-switchover', (m) =>
+      got.push(m.body.toString()),
+    );
+    await allowed.client!.send('/queue/apps.after-switchover', 'mine', {}, { receipt: true });
+    await waitFor(() => Promise.resolve(got.length === 1), 'the reader to get its own message');
+    await allowed.client!.disconnect();
+    const admin = await connectAny(stompEndpoints(b1));
+    const salaries: string[] = [];
+    await admin.client!.subscribe('/queue/payroll', (m) => salaries.push(m.body.toString()));
+    await waitFor(() => Promise.resolve(salaries.length === 1), 'the payroll message, still there');
+    expect(salaries).toEqual(['salary']);
+    await admin.client!.disconnect();
   });
 
   it('fails back b → a by a switchover run with `mqctl promote --wait`', async () => {

@@ -205,7 +205,9 @@ describe('static provisioning', () => {
       engineVersion: '5.18.4',
       hostInstanceType: 'mq.m5.large',
       deploymentMode: 'ACTIVE_STANDBY_MULTI_AZ',
-      users: [{ ...appUser, consoleAccess: false, groups: [], replicationUser: false }],
+      // The default authorization rules let a user without console access use its groups'
+      // namespaces: apps.StaticQueue is the apps group's.
+      users: [{ ...appUser, consoleAccess: false, groups: ['apps'], replicationUser: false }],
     });
     expect(created.brokerId).toBe(brokerName);
     expect(created.brokerArn).toContain(`:broker:${brokerName}:${brokerName}`);
@@ -230,7 +232,12 @@ describe('static provisioning', () => {
           passcode: appUser.password,
           connectTimeoutMs: 5_000,
         });
-        await stomp.send('/queue/StaticQueue', 'hello', { persistent: true }, { receipt: true });
+        await stomp.send(
+          '/queue/apps.StaticQueue',
+          'hello',
+          { persistent: true },
+          { receipt: true },
+        );
         await stomp.disconnect();
         connected = true;
       } catch {

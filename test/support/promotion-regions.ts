@@ -44,6 +44,10 @@ export interface PromotionRegion {
   readonly address: string;
   readonly client: ControlPlaneClient;
   readonly internal: ControlPlaneInternalClient;
+  /** The control plane's own database (its event store). */
+  readonly dbUrl: string;
+  /** The store of one of this Region's brokers. */
+  brokerDbUrl(brokerId: string): string;
   process(): ServiceProcess | undefined;
   /** Starts the control plane (again), with more environment (CONTROL_PLANE_FAILPOINT...). */
   start(env?: Readonly<Record<string, string>>): Promise<void>;
@@ -148,6 +152,14 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
       let allLogs = '';
       const brokerIds = new Set<string>();
       const replicationNatsUrl = `tls://127.0.0.1:${(r === 'a' ? linkToA : linkToB).port}`;
+      const brokerDbUrl = (id: string): string => {
+        const dbName = `${baseEnv['CONTROL_PLANE_BROKER_DB_PREFIX']}${id}`
+          .replace(/[^A-Za-z0-9_]/g, '_')
+          .slice(0, 63);
+        const url = new URL(brokerPgUrl);
+        url.pathname = `/${dbName}`;
+        return url.toString();
+      };
       const baseEnv: Record<string, string> = {
         CONTROL_PLANE_REGION: regionName,
         CONTROL_PLANE_GRPC_PORT: String(ports[r]),
@@ -254,6 +266,8 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
           throw new Error(`no instance of ${brokerId} answered`);
         },
         logs: () => allLogs + (current?.logs() ?? ''),
+        dbUrl: database.url,
+        brokerDbUrl: (id) => brokerDbUrl(id),
       };
       cleanups.push(async () => {
         for (const b of (await client.listBrokers({}).catch(() => ({ brokerSummaries: [] })))
@@ -264,14 +278,7 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
         internal.close();
         await killControlPlane();
         await killRecordedProcesses(stateDir);
-        for (const id of brokerIds) {
-          const dbName = `${baseEnv['CONTROL_PLANE_BROKER_DB_PREFIX']}${id}`
-            .replace(/[^A-Za-z0-9_]/g, '_')
-            .slice(0, 63);
-          const url = new URL(brokerPgUrl);
-          url.pathname = `/${dbName}`;
-          await dropDatabase(url.toString()).catch(() => undefined);
-        }
+        for (const id of brokerIds) await dropDatabase(brokerDbUrl(id)).catch(() => undefined);
         await database.drop().catch(() => undefined);
         await rm(stateDir, { recursive: true, force: true });
       });
@@ -348,17 +355,18 @@ export async function createPair(
 export const stompEndpoints = (b: DescribedBroker): string[] =>
   b.brokerInstances.flatMap((i) => i.endpoints).filter((e) => e.startsWith('stomp://'));
 
-/** CONNECT as the app user to any of the endpoints: the client, or the refusals. */
+/** CONNECT as the app user (or `user`) to any of the endpoints: the client, or the refusals. */
 export async function connectAny(
   endpoints: readonly string[],
+  user: { readonly username: string; readonly password: string } = appUser,
 ): Promise<{ client?: StompClient; refusals: string[] }> {
   const refusals: string[] = [];
   for (const endpoint of endpoints) {
     try {
       const client = await connectStomp({
         ...hostPort(endpoint),
-        login: appUser.username,
-        passcode: appUser.password,
+        login: user.username,
+        passcode: user.password,
         connectTimeoutMs: 3_000,
       });
       return { client, refusals };

@@ -17,3 +17,13 @@ export {
   runtimeMetrics,
   type RuntimeMetricsListener,
 } from './runtime-metrics.js';
+export {
+  createPasswordHasher,
+  defaultScryptParameters,
+  hashPassword,
+  isPasswordHash,
+  verifyPassword,
+  type PasswordHasher,
+  type PasswordHasherOptions,
+  type ScryptParameters,
+} from './password-hasher.js';

@@ -1,4 +1,5 @@
 import { bool, count, defaultPgUrl, parseConfig, port, positive, z, type Env } from '@crdr/config';
+import { parseAuthorizationEntries, type AuthorizationEntry } from './domain/authorization.js';
 
 const userSpec = z
   .string()
@@ -38,6 +39,24 @@ const schema = z.object({
     .default('admin:admin')
     .transform((v) => v.split(',').filter((s) => s !== ''))
     .pipe(z.array(userSpec)),
+  /**
+   * The authorization map (ActiveMQ's authorizationPlugin entries) as a JSON list:
+   * `[{"queue": "orders.>", "read": "apps,admins", "write": "apps", "admin": "admins"}, ...]`.
+   * Unset: the default rule set (`admins`, i.e. console users, may do anything; other users only
+   * in their groups' namespaces `G` and `G.>`).
+   */
+  BROKER_AUTHORIZATION: z
+    .string()
+    .optional()
+    .transform((value, ctx): AuthorizationEntry[] | undefined => {
+      if (value === undefined || value.trim() === '') return undefined;
+      try {
+        return parseAuthorizationEntries(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Role of a brand-new store; a stored role always wins. */
   BROKER_INITIAL_ROLE: z.enum(['PRIMARY', 'REPLICA']).default('PRIMARY'),
   BROKER_LEASE_TTL_MS: positive().default(2000),

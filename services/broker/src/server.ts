@@ -3,7 +3,6 @@ import { createServer as createNetServer } from 'node:net';
 import { createDb, createPool, ensureDatabase, migrateToLatest } from '@crdr/store';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerConfig } from './config.js';
-import { createPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { createLease } from './adapters/pg/lease.js';
 import { createUserRepository } from './adapters/pg/user.repository.js';
 import {
@@ -18,7 +17,7 @@ import {
   registerWithControlPlane,
   type ControlPlaneRegistration,
 } from './adapters/grpc/control-plane-registration.js';
-import { createLoginThrottle } from '@crdr/service';
+import { createLoginThrottle, createPasswordHasher } from '@crdr/service';
 import { createAuthenticator } from './engine/authenticator.js';
 import {
   createReplicationRelay,
@@ -28,6 +27,7 @@ import { natsOptions } from './adapters/nats/nats-options.js';
 import { createStreamLogReader } from './adapters/nats/log-reader.js';
 import { createBrokerEngine, type BrokerRuntime } from './engine/broker-engine.js';
 import { createUserDirectory } from './engine/user-directory.js';
+import { createAuthorizer } from './domain/authorization.js';
 
 export interface BrokerEndpoints {
   readonly stomp: string;
@@ -159,6 +159,7 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
       maxTransactionBytes: config.BROKER_MAX_TRANSACTION_BYTES,
     },
     maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES,
+    authorizer: createAuthorizer(config.BROKER_AUTHORIZATION),
     onServingChange: (isServing) => {
       serving = isServing;
       grpc?.setServing(isServing);

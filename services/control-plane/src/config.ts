@@ -101,6 +101,22 @@ const schema = z
     /** BROKER_SCRYPT_COST for the brokers started here (tests lower it). */
     CONTROL_PLANE_BROKER_SCRYPT_COST: positive().optional(),
     /**
+     * BROKER_AUTHORIZATION for the brokers started here: their authorization map as ActiveMQ
+     * entries in JSON (the broker checks it at start). Give both Regions of a pair the same map,
+     * so that the rules hold after a promotion. Unset: the brokers' default rule set.
+     */
+    CONTROL_PLANE_BROKER_AUTHORIZATION: z
+      .string()
+      .optional()
+      .refine((value) => {
+        if (value === undefined) return true;
+        try {
+          return Array.isArray(JSON.parse(value));
+        } catch {
+          return false;
+        }
+      }, 'must be a JSON list of authorization entries'),
+    /**
      * Static provisioning: the console user the control plane administers the brokers with. The
      * deployment gives the brokers the same pair (BROKER_CONTROL_PLANE_USER/PASSWORD): they create
      * it at start and register with it. Default user crdr-cp-<region>; the password is required

@@ -14,6 +14,7 @@ import type { Logger } from '@crdr/telemetry';
 import type pg from 'pg';
 import { createBrokerRepository, type BrokerRepository } from './adapters/pg/broker.repository.js';
 import { createEventStore } from './adapters/pg/event-store.js';
+import { hashStoredPasswords } from './adapters/pg/password-upgrade.js';
 import { createStaticRegistrationStore } from './adapters/pg/static-registrations.js';
 import {
   createControlPlaneServiceHandlers,
@@ -37,7 +38,11 @@ import {
 import type { ControlPlaneConfig } from './config.js';
 import { asBrokerId, type BrokerAggregate, type BrokerEvent } from './domain/broker.types.js';
 import type { PromotionEvent } from './domain/promotion.saga.js';
-import { createPeerClients, type OperationsContext } from './operations/context.js';
+import {
+  createPeerClients,
+  hashUserPassword,
+  type OperationsContext,
+} from './operations/context.js';
 import { createLifecycleOperations } from './operations/lifecycle.js';
 import { createPeerOperations } from './operations/pairing.js';
 import {
@@ -160,6 +165,11 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
       pool = createPool(config.CONTROL_PLANE_DB_URL, { applicationName: 'crdr-control-plane' });
       const store = createEventStore<BrokerEvent>(pool);
       await store.migrate();
+      // Events recorded before passwords were hashed hold them in plain text: hashed in place.
+      const upgraded = await hashStoredPasswords(pool, (password) =>
+        hashUserPassword(config, password),
+      );
+      if (upgraded > 0) log.info({ events: upgraded }, 'plain-text user passwords hashed in place');
       repository = createBrokerRepository(store);
       const provisioners = createProvisioner();
       provisioner = provisioners.provisioner;

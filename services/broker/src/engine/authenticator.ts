@@ -17,7 +17,7 @@ export interface CredentialStore {
   get(username: string): Promise<StoredCredentials | undefined>;
 }
 
-/** The password hasher (`adapters/crypto/password-hasher.ts`) fits it. */
+/** The password hasher (`@crdr/service`'s `createPasswordHasher`) fits it. */
 export interface PasswordVerifier {
   hash(password: string): Promise<string>;
   verify(password: string, encoded: string): Promise<boolean>;

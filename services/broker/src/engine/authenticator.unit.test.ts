@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasErrorCode } from '@crdr/errors';
-import { createPasswordHasher } from '../adapters/crypto/password-hasher.js';
+import { createPasswordHasher } from '@crdr/service';
 import {
   createAuthenticator,
   type CredentialStore,

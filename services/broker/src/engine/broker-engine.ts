@@ -43,6 +43,7 @@ import type {
   UserInfo,
 } from './engine.types.js';
 import { EngineCore, type SessionLimits } from './engine-core.js';
+import { createAuthorizer, type Authorizer } from '../domain/authorization.js';
 import { isExpired } from './queued-message.js';
 import { Scheduler } from './scheduler.js';
 import { BrokerSession } from './session.js';
@@ -75,6 +76,11 @@ export interface BrokerEngineOptions {
   readonly maxRedeliveries?: number;
   /** Caps on sessions and on what open transactions hold; none when absent. */
   readonly limits?: Partial<SessionLimits>;
+  /**
+   * Per-destination rights (read, write, admin) of users' groups; the default rule set
+   * (`domain/authorization.ts`) when absent.
+   */
+  readonly authorizer?: Authorizer;
   /** The largest message body accepted, in bytes, on every protocol. Default 100 MiB. */
   readonly maxMessageBytes?: number;
   readonly expirySweepMs?: number;
@@ -145,6 +151,7 @@ export function createBrokerEngine(options: BrokerEngineOptions): BrokerRuntime 
       maxTransactionBytes: options.limits?.maxTransactionBytes ?? Infinity,
     },
     maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
+    authorizer: options.authorizer ?? createAuthorizer(undefined),
     now,
     onError,
     schedule: (request, messageId) => scheduler.schedule(request, messageId),

@@ -9,6 +9,7 @@ import type { SendRequest } from './engine.types.js';
 import { DestinationRegistry, type DestinationState } from './destination-registry.js';
 import { MessageFlow, keyOf, type OutgoingMessage, type PreparedPublish } from './message-flow.js';
 import type { BrokerSession } from './session.js';
+import type { Authorizer } from '../domain/authorization.js';
 
 export interface EngineCoreOptions {
   readonly db: Kysely<Database>;
@@ -22,6 +23,8 @@ export interface EngineCoreOptions {
   /** Schedules a delayed message; resolves when it is durable. */
   readonly schedule: (request: SendRequest, messageId: string) => Promise<void>;
   readonly limits: SessionLimits;
+  /** Per-destination rights of users' groups (ActiveMQ's authorizationPlugin). */
+  readonly authorizer: Authorizer;
 }
 
 /** What protects the broker from one client, or many (ActiveMQ's maximumConnections and more). */

@@ -213,13 +213,17 @@ export interface UserInfo {
   readonly replicationUser: boolean;
 }
 
+/** Exactly one of `password` and `passwordHash` (a scrypt hash made by the control plane). */
 export interface CreateUserRequest extends UserInfo {
-  readonly password: string;
+  readonly password?: string;
+  readonly passwordHash?: string;
 }
 
 export interface UpdateUserRequest {
   readonly username: string;
+  /** At most one of `password` and `passwordHash`. */
   readonly password?: string;
+  readonly passwordHash?: string;
   readonly groups?: readonly string[];
   readonly consoleAccess?: boolean;
   readonly replicationUser?: boolean;

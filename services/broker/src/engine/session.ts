@@ -7,6 +7,7 @@ import {
   wildcardMatcher,
   type DestinationName,
 } from '../domain/destination.js';
+import type { Right } from '../domain/authorization.js';
 import { parseSelector, type Selector } from '../domain/selector.js';
 import { Consumer, type InFlight } from './consumer.js';
 import type {
@@ -106,6 +107,8 @@ export class BrokerSession implements Session {
         { details: { field: 'body', maxMessageBytes: String(maxBytes) } },
       );
     }
+    // Checked before anything is held or written: a refused SEND leaves no trace.
+    for (const name of parseDestinations(request.destination)) this.#authorize('write', name);
     const messageId = this.#core.newMessageId();
     if (transactionId !== undefined) {
       const tx = this.#transaction(transactionId);
@@ -185,6 +188,19 @@ export class BrokerSession implements Session {
     };
   }
 
+  /**
+   * Refuses with Forbidden unless the session's user has `right` on the destination, and, for
+   * one that does not exist yet, the admin right that creating it takes (as ActiveMQ checks on
+   * auto-creation).
+   */
+  #authorize(right: Right, name: DestinationName): void {
+    const { authorizer } = this.#core.options;
+    authorizer.check(this.principal, right, name);
+    if (!name.temporary && this.#core.registry.get(name.kind, name.name) === undefined) {
+      authorizer.check(this.principal, 'admin', name);
+    }
+  }
+
   #noteProducer(destination: DestinationState): void {
     if (this.#closed) return;
     destination.producers.add(this.id);
@@ -212,6 +228,8 @@ export class BrokerSession implements Session {
     const names = parseDestinations(this.#resolveTemporaries(request.destination, true), {
       allowWildcards: true,
     });
+    // Each named part of a composite must be readable; a wildcard binds only what is (below).
+    for (const name of names) if (!isWildcard(name.name)) this.#authorize('read', name);
     const durable = request.durableName !== undefined && request.durableName !== '';
     if (durable && (names.length > 1 || names.some((n) => isWildcard(n.name)))) {
       throw badRequest(
@@ -230,9 +248,15 @@ export class BrokerSession implements Session {
       for (const name of names) {
         if (isWildcard(name.name)) {
           // Every matching destination, now and created later, as ActiveMQ does.
+          // Each match is checked on its own, as ActiveMQ's destination filter does: a wildcard
+          // never reaches a destination its user may not read.
           const matches = wildcardMatcher(name.name);
+          const { authorizer } = this.#core.options;
           const follows = (d: DestinationState): boolean =>
-            d.kind === name.kind && !d.temporary && matches(d.name);
+            d.kind === name.kind &&
+            !d.temporary &&
+            matches(d.name) &&
+            authorizer.allows(this.principal, 'read', d.kind, d.name);
           subscription.unwatch.push(
             this.#core.registry.watch((created) => {
               if (this.#closed || !follows(created)) return;

@@ -1,4 +1,5 @@
-import { notFound } from '@crdr/errors';
+import { badRequest, notFound } from '@crdr/errors';
+import { isPasswordHash } from '@crdr/service';
 import type { Database, Kysely } from '@crdr/store';
 import { assertValidNewUser, assertValidUserChanges } from '../domain/user.rules.js';
 import type { UserRecord, UserRepository } from '../adapters/pg/user.repository.js';
@@ -26,6 +27,9 @@ const replicated = (user: UserRecord): ReplicatedChange => ({
   },
 });
 
+/** Stands in for the password of a user given by its hash, for the other fields' checks. */
+const validPassword = 'hash-given-000';
+
 /** The broker's users: validated by the domain rules, hashed, stored, and checked on login. */
 export function createUserDirectory(options: {
   readonly users: UserRepository;
@@ -35,13 +39,27 @@ export function createUserDirectory(options: {
   readonly authenticator: Authenticator;
 }): UserDirectory {
   const { users, repositoryFor, write, hasher, authenticator } = options;
+  const hashOf = (request: {
+    readonly password?: string;
+    readonly passwordHash?: string;
+  }): Promise<string> => {
+    if (request.passwordHash === undefined) return hasher.hash(request.password ?? '');
+    if (request.password !== undefined || !isPasswordHash(request.passwordHash)) {
+      throw badRequest(
+        'invalid password hash: it must be scrypt$N$r$p$salt$key, given instead of a password',
+        { details: { field: 'passwordHash' } },
+      );
+    }
+    return Promise.resolve(request.passwordHash);
+  };
   return {
     authenticate: (username, password, source) =>
       authenticator.authenticate(username, password, source),
     async create(request) {
-      assertValidNewUser(request);
+      // A hash was made from a password the control plane checked against the same rules.
+      assertValidNewUser({ ...request, password: request.password ?? validPassword });
       // scrypt is slow: hash before entering the serial writer.
-      const passwordHash = await hasher.hash(request.password);
+      const passwordHash = await hashOf(request);
       await write(async (db, emit) => {
         const created = await repositoryFor(db).create({
           username: request.username,
@@ -59,7 +77,9 @@ export function createUserDirectory(options: {
       if (current === undefined) throw notFound(`user "${request.username}" does not exist`);
       assertValidUserChanges(request, current);
       const passwordHash =
-        request.password === undefined ? undefined : await hasher.hash(request.password);
+        request.password === undefined && request.passwordHash === undefined
+          ? undefined
+          : await hashOf(request);
       await write(async (db, emit) => {
         const updated = await repositoryFor(db).update(request.username, {
           ...(passwordHash === undefined ? {} : { passwordHash }),

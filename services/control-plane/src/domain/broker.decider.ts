@@ -181,7 +181,7 @@ export function decide(command: BrokerCommand, s: BrokerAggregate): readonly Bro
           type: 'UserUpdated',
           user: {
             ...user,
-            ...(c.password === undefined ? {} : { password: c.password }),
+            ...(c.passwordHash === undefined ? {} : { passwordHash: c.passwordHash }),
             ...(c.consoleAccess === undefined ? {} : { consoleAccess: c.consoleAccess }),
             ...(c.groups === undefined ? {} : { groups: c.groups }),
             ...(c.replicationUser === undefined ? {} : { replicationUser: c.replicationUser }),

@@ -22,7 +22,7 @@ const spec: BrokerSpec = {
   users: [
     {
       username: 'app',
-      password: 'app-password-1',
+      passwordHash: 'scrypt$2$1$1$c2FsdHNhbHQ=$a2V5a2V5a2V5a2V5a2V5a2V5',
       consoleAccess: false,
       groups: [],
       replicationUser: false,

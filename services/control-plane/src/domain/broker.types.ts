@@ -33,8 +33,11 @@ export type ReplicationStatus =
 
 export interface BrokerUser {
   readonly username: string;
-  /** Kept so that users can be copied to a replica and re-created after a store loss. */
-  readonly password: string;
+  /**
+   * The scrypt hash of the password (`scrypt$N$r$p$salt$key`), never the password: kept so that
+   * users can be copied to a replica and re-created after a store loss; brokers store it as is.
+   */
+  readonly passwordHash: string;
   readonly consoleAccess: boolean;
   readonly groups: readonly string[];
   readonly replicationUser: boolean;
@@ -215,7 +218,8 @@ export type BrokerEvent =
     };
 
 export interface UserChanges {
-  readonly password?: string;
+  /** A new password's scrypt hash. */
+  readonly passwordHash?: string;
   readonly consoleAccess?: boolean;
   readonly groups?: readonly string[];
   readonly replicationUser?: boolean;

@@ -1,7 +1,6 @@
 import { badRequest, type CrdrError } from '@crdr/errors';
 import type {
   BrokerSpec,
-  BrokerUser,
   Counterpart,
   DataReplicationMode,
   DeploymentMode,
@@ -53,8 +52,16 @@ export interface CreateBrokerInput {
   readonly dataReplicationPrimaryBrokerArn: string;
 }
 
+/** A user as asked for, with its password: hashed before anything is recorded. */
+export type ValidUserInput = UserInputFields;
+
+/** A change as asked for, with the new password: hashed before anything is recorded. */
+export interface UserChangeInput extends Omit<UserChanges, 'passwordHash'> {
+  readonly password?: string;
+}
+
 export interface ValidCreateBroker {
-  readonly spec: BrokerSpec;
+  readonly spec: Omit<BrokerSpec, 'users'> & { readonly users: readonly ValidUserInput[] };
   readonly replicaOf: Counterpart | undefined;
 }
 
@@ -88,7 +95,7 @@ export function checkGroups(groups: readonly string[], field = 'groups'): void {
   }
 }
 
-export function validateUser(user: UserInputFields, field = 'users'): BrokerUser {
+export function validateUser(user: UserInputFields, field = 'users'): ValidUserInput {
   checkUsername(user.username, `${field}.username`);
   checkPassword(user.password, `${field}.password`);
   checkGroups(user.groups, `${field}.groups`);
@@ -101,7 +108,7 @@ export function validateUser(user: UserInputFields, field = 'users'): BrokerUser
   };
 }
 
-export function validateUserChanges(changes: UserChanges): UserChanges {
+export function validateUserChanges(changes: UserChangeInput): UserChangeInput {
   if (changes.password !== undefined) checkPassword(changes.password);
   if (changes.groups !== undefined) checkGroups(changes.groups);
   return changes;

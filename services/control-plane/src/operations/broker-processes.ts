@@ -36,6 +36,7 @@ export function brokerProcessSpec(
     BROKER_NATS_TLS_CERT: c.CONTROL_PLANE_NATS_TLS_CERT,
     BROKER_NATS_TLS_KEY: c.CONTROL_PLANE_NATS_TLS_KEY,
     BROKER_SCRYPT_COST: c.CONTROL_PLANE_BROKER_SCRYPT_COST?.toString(),
+    BROKER_AUTHORIZATION: c.CONTROL_PLANE_BROKER_AUTHORIZATION,
   };
   for (const [name, value] of Object.entries(optional)) if (value !== undefined) env[name] = value;
   return {
@@ -90,7 +91,7 @@ export async function createBrokerUsers(
       await admin.withActive((a) =>
         a.createUser({
           username: user.username,
-          password: user.password,
+          passwordHash: user.passwordHash,
           groups: [...user.groups],
           consoleAccess: user.consoleAccess,
           replicationUser: user.replicationUser,

@@ -1,11 +1,18 @@
 import { badRequest, hasErrorCode } from '@crdr/errors';
 import { createClient, loadProto, type ClientOf, type ProtoGrpcType } from '@crdr/proto';
+import { hashPassword } from '@crdr/service';
 import type { Logger } from '@crdr/telemetry';
 import type { BrokerRepository } from '../adapters/pg/broker.repository.js';
 import type { ReplicationLogAdmin } from '../adapters/nats/replication-log.admin.js';
 import type { Provisioner } from '../adapters/provisioning/provisioner.js';
 import type { ControlPlaneConfig } from '../config.js';
-import type { BrokerAggregate, BrokerCommand, BrokerId } from '../domain/broker.types.js';
+import type {
+  BrokerAggregate,
+  BrokerCommand,
+  BrokerId,
+  BrokerUser,
+} from '../domain/broker.types.js';
+import type { ValidUserInput } from '../domain/broker.validation.js';
 
 export type PeerClient = ClientOf<
   ProtoGrpcType['crdr']['controlplane']['v1']['ControlPlanePeerService']
@@ -36,6 +43,31 @@ export function brokerDbUrl(config: Readonly<ControlPlaneConfig>, brokerId: stri
   const name = `${prefix}${brokerId}`.replace(/[^A-Za-z0-9_]/g, '_');
   url.pathname = `/${name.slice(0, 63)}`;
   return url.toString();
+}
+
+/**
+ * A password's scrypt hash, made before anything is recorded: the event store, the brokers and
+ * the peer Region only ever see the hash (CONTROL_PLANE_BROKER_SCRYPT_COST sets its cost).
+ */
+export function hashUserPassword(
+  config: Readonly<ControlPlaneConfig>,
+  password: string,
+): Promise<string> {
+  const cost = config.CONTROL_PLANE_BROKER_SCRYPT_COST;
+  return hashPassword(password, cost === undefined ? {} : { scrypt: { cost } });
+}
+
+/** A validated user, its password replaced by the hash. */
+export async function withPasswordHash(
+  config: Readonly<ControlPlaneConfig>,
+  user: ValidUserInput,
+): Promise<BrokerUser> {
+  const { password, ...rest } = user;
+  return {
+    ...rest,
+    groups: [...rest.groups],
+    passwordHash: await hashUserPassword(config, password),
+  };
 }
 
 /** The console user the control plane keeps on each broker; per Region, so that a replicated

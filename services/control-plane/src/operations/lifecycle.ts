@@ -19,7 +19,14 @@ import {
   createBrokerUsers,
   toEndpoints,
 } from './broker-processes.js';
-import { adminUsername, brokerDbUrl, handleWithRetry, type OperationsContext } from './context.js';
+import {
+  adminUsername,
+  brokerDbUrl,
+  handleWithRetry,
+  hashUserPassword,
+  withPasswordHash,
+  type OperationsContext,
+} from './context.js';
 import { forceUnpair, startReplicationAsPrimary, unpair } from './pairing.js';
 import { staticAdminCredentials, staticAdminUser } from './static-registration.js';
 import { isStaticProvisioner } from '../adapters/provisioning/static-provisioner.js';
@@ -178,15 +185,20 @@ export function createLifecycleOperations(context: OperationsContext) {
         { details: { field: arnField, failures: failures.join('; ') } },
       );
     }
-    return described.users
-      .filter((u) => u.username !== adminUsername(primary.region))
-      .map((u) => ({
+    const copied = described.users.filter((u) => u.username !== adminUsername(primary.region));
+    return Promise.all(
+      copied.map(async (u) => ({
         username: u.username,
-        password: u.password,
+        // A peer Region not upgraded yet still sends the password: it is hashed here.
+        passwordHash:
+          u.passwordHash !== ''
+            ? u.passwordHash
+            : await hashUserPassword(context.config, u.password),
         consoleAccess: u.consoleAccess,
         groups: [...u.groups],
         replicationUser: u.replicationUser,
-      }));
+      })),
+    );
   }
 
   return {
@@ -227,7 +239,9 @@ export function createLifecycleOperations(context: OperationsContext) {
           return { brokerId: existing.brokerId, brokerArn: existing.brokerArn };
         }
       }
-      let users = valid.spec.users;
+      let users: BrokerUser[] = await Promise.all(
+        valid.spec.users.map((u) => withPasswordHash(context.config, u)),
+      );
       const arnField = 'data_replication_primary_broker_arn';
       if (valid.replicaOf !== undefined) {
         // Users are copied once from the primary; the request's own win on a name clash.

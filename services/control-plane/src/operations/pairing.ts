@@ -185,7 +185,15 @@ export function createPeerOperations(context: OperationsContext) {
         dataReplicationMode: b.dataReplicationMode,
         dataReplicationRole: b.role ?? '',
         ...(b.counterpart === undefined ? {} : { dataReplicationCounterpart: b.counterpart }),
-        users: b.users.map((u) => ({ ...u, groups: [...u.groups] })),
+        // The hash, never the password (the peer copies users to a replica).
+        users: b.users.map((u) => ({
+          username: u.username,
+          password: '',
+          passwordHash: u.passwordHash,
+          consoleAccess: u.consoleAccess,
+          groups: [...u.groups],
+          replicationUser: u.replicationUser,
+        })),
         region: c.CONTROL_PLANE_REGION,
       };
     },

@@ -9,7 +9,12 @@ import {
 } from '../domain/broker.types.js';
 import { validateUser, validateUserChanges } from '../domain/broker.validation.js';
 import { brokerAdmin } from './broker-processes.js';
-import { adminUsername, type OperationsContext } from './context.js';
+import {
+  adminUsername,
+  hashUserPassword,
+  withPasswordHash,
+  type OperationsContext,
+} from './context.js';
 
 /**
  * The user calls. A change is checked against the registry first (no broker call for a request
@@ -36,7 +41,7 @@ export function createUserOperations(context: OperationsContext) {
   return {
     async createUser(request: controlPlaneV1.CreateUserRequest__Output): Promise<void> {
       notReserved(request.username);
-      const user = validateUser(
+      const input = validateUser(
         {
           username: request.username,
           password: request.password,
@@ -46,17 +51,24 @@ export function createUserOperations(context: OperationsContext) {
         },
         'user',
       );
+      const user = await withPasswordHash(context.config, input);
       const command: BrokerCommand = { type: 'CreateUser', user, at: context.now() };
       const broker = await checked(request.brokerId, command);
       await brokerAdmin(context, broker).withActive((a) =>
-        a.createUser({ ...user, groups: [...user.groups] }),
+        a.createUser({
+          username: user.username,
+          passwordHash: user.passwordHash,
+          groups: [...user.groups],
+          consoleAccess: user.consoleAccess,
+          replicationUser: user.replicationUser,
+        }),
       );
       await context.repository.handle(broker.brokerId, command);
     },
 
     async updateUser(request: controlPlaneV1.UpdateUserRequest__Output): Promise<void> {
       notReserved(request.username);
-      const changes: UserChanges = validateUserChanges({
+      const { password, ...rest } = validateUserChanges({
         ...(request.password === '' ? {} : { password: request.password }),
         ...(request.consoleAccess === undefined ? {} : { consoleAccess: request.consoleAccess }),
         ...(request.groups.length === 0 ? {} : { groups: request.groups }),
@@ -64,6 +76,12 @@ export function createUserOperations(context: OperationsContext) {
           ? {}
           : { replicationUser: request.replicationUser }),
       });
+      const changes: UserChanges = {
+        ...rest,
+        ...(password === undefined
+          ? {}
+          : { passwordHash: await hashUserPassword(context.config, password) }),
+      };
       const command: BrokerCommand = {
         type: 'UpdateUser',
         username: request.username,
@@ -74,7 +92,8 @@ export function createUserOperations(context: OperationsContext) {
       await brokerAdmin(context, broker).withActive((a) =>
         a.updateUser({
           username: request.username,
-          password: changes.password ?? '',
+          password: '',
+          passwordHash: changes.passwordHash ?? '',
           groups: [...(changes.groups ?? [])],
           replaceGroups: changes.groups !== undefined,
           ...(changes.consoleAccess === undefined ? {} : { consoleAccess: changes.consoleAccess }),

@@ -242,10 +242,13 @@ export function checkUsername(username: string): string {
 export function toCreateUserRequest(
   request: brokerV1.CreateUserRequest__Output,
 ): CreateUserRequest {
-  if (request.password === '') invalid('password', 'must not be empty');
+  if ((request.password === '') === (request.passwordHash === '')) {
+    invalid('password', 'exactly one of password and password_hash must be given');
+  }
   return {
     username: checkUsername(request.username),
-    password: request.password,
+    ...(request.password === '' ? {} : { password: request.password }),
+    ...(request.passwordHash === '' ? {} : { passwordHash: request.passwordHash }),
     groups: [...request.groups],
     consoleAccess: request.consoleAccess,
     replicationUser: request.replicationUser,
@@ -261,9 +264,13 @@ export function toUpdateUserRequest(
   request: brokerV1.UpdateUserRequest__Output,
 ): UpdateUserRequest {
   const replaceGroups = request.replaceGroups || request.groups.length > 0;
+  if (request.password !== '' && request.passwordHash !== '') {
+    invalid('password', 'password and password_hash are exclusive');
+  }
   return {
     username: checkUsername(request.username),
     ...(request.password === '' ? {} : { password: request.password }),
+    ...(request.passwordHash === '' ? {} : { passwordHash: request.passwordHash }),
     ...(replaceGroups ? { groups: [...request.groups] } : {}),
     ...(request.consoleAccess === undefined ? {} : { consoleAccess: request.consoleAccess }),
     ...(request.replicationUser === undefined ? {} : { replicationUser: request.replicationUser }),

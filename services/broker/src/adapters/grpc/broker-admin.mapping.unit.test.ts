@@ -116,7 +116,7 @@ describe('roles', () => {
 });
 
 describe('toUpdateUserRequest', () => {
-  const base = { username: 'u', password: '', groups: [], replaceGroups: false };
+  const base = { username: 'u', password: '', passwordHash: '', groups: [], replaceGroups: false };
 
   it('leaves unset fields out', () => {
     expect(toUpdateUserRequest(base)).toEqual({ username: 'u' });

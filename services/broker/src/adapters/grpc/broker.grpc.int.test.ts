@@ -1,5 +1,6 @@
 import { hasErrorCode, type CrdrError } from '@crdr/errors';
 import { createClient, loadProto, type brokerV1, type ClientOf } from '@crdr/proto';
+import { hashPassword } from '@crdr/service';
 import { createLogger } from '@crdr/telemetry';
 import { createTestDatabase, type TestDatabase } from '@crdr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +122,40 @@ describe('authentication', () => {
     const error = await failureOf(bobAdmin.listDestinations({}));
     expect(hasErrorCode(error, 'Forbidden')).toBe(true);
     expect(error.message).toBe('user bob has no console access');
+  });
+
+  it("takes a user by its password's scrypt hash: the broker never sees the password", async () => {
+    const hash = (password: string) => hashPassword(password, { scrypt: { cost: 1024 } });
+    await admin.createUser({
+      username: 'hashed',
+      passwordHash: await hash('hashed-password-1'),
+      groups: ['hashed'],
+    });
+    const send = (password: string) =>
+      brokerClient('hashed', password).send({
+        destination: '/queue/hashed.x',
+        body: Buffer.from('1'),
+      });
+    await send('hashed-password-1');
+    expect(hasErrorCode(await failureOf(send('hashed-password-2')), 'Unauthenticated')).toBe(true);
+
+    await admin.updateUser({ username: 'hashed', passwordHash: await hash('hashed-password-2') });
+    await send('hashed-password-2');
+    expect(hasErrorCode(await failureOf(send('hashed-password-1')), 'Unauthenticated')).toBe(true);
+
+    const notAHash = await failureOf(
+      admin.createUser({ username: 'plain', passwordHash: 'plain-password-1' }),
+    );
+    expect(hasErrorCode(notAHash, 'BadRequest')).toBe(true);
+    expect(notAHash.message).toContain('invalid password hash');
+    const both = await failureOf(
+      admin.createUser({
+        username: 'both',
+        password: 'both-password-1',
+        passwordHash: await hash('both-password-1'),
+      }),
+    );
+    expect(hasErrorCode(both, 'BadRequest')).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import { hasErrorCode } from '@crdr/errors';
 import { createDb, createPool, migrateToLatest, type Database, type Kysely } from '@crdr/store';
 import { createTestDatabase, type TestDatabase } from '@crdr/testing';
 import { createAuthenticator } from '../../engine/authenticator.js';
-import { createPasswordHasher } from '../crypto/password-hasher.js';
+import { createPasswordHasher } from '@crdr/service';
 import { createUserRepository, type NewUserRecord } from './user.repository.js';
 
 const hasher = createPasswordHasher({ scrypt: { cost: 1024 } });

@@ -4,16 +4,32 @@
 
 export interface CreateUserRequest {
   'username'?: (string);
+  /**
+   * The password, or empty with password_hash.
+   */
   'password'?: (string);
   'groups'?: (string)[];
   'consoleAccess'?: (boolean);
   'replicationUser'?: (boolean);
+  /**
+   * The password's scrypt hash (`scrypt$N$r$p$salt$key`, as the control plane makes it),
+   * stored as it is: the broker never sees the password. Exclusive with password.
+   */
+  'passwordHash'?: (string);
 }
 
 export interface CreateUserRequest__Output {
   'username': (string);
+  /**
+   * The password, or empty with password_hash.
+   */
   'password': (string);
   'groups': (string)[];
   'consoleAccess': (boolean);
   'replicationUser': (boolean);
+  /**
+   * The password's scrypt hash (`scrypt$N$r$p$salt$key`, as the control plane makes it),
+   * stored as it is: the broker never sees the password. Exclusive with password.
+   */
+  'passwordHash': (string);
 }

@@ -16,6 +16,10 @@ export interface UpdateUserRequest {
   'consoleAccess'?: (boolean);
   'replicationUser'?: (boolean);
   'replaceGroups'?: (boolean);
+  /**
+   * A new password's scrypt hash instead of the password; unchanged when both are empty.
+   */
+  'passwordHash'?: (string);
   '_consoleAccess'?: "consoleAccess";
   '_replicationUser'?: "replicationUser";
 }
@@ -34,6 +38,10 @@ export interface UpdateUserRequest__Output {
   'consoleAccess'?: (boolean);
   'replicationUser'?: (boolean);
   'replaceGroups': (boolean);
+  /**
+   * A new password's scrypt hash instead of the password; unchanged when both are empty.
+   */
+  'passwordHash': (string);
   '_consoleAccess'?: "consoleAccess";
   '_replicationUser'?: "replicationUser";
 }

@@ -4,16 +4,30 @@
 
 export interface PeerUser {
   'username'?: (string);
+  /**
+   * Empty: the password is never sent; password_hash is.
+   */
   'password'?: (string);
   'consoleAccess'?: (boolean);
   'groups'?: (string)[];
   'replicationUser'?: (boolean);
+  /**
+   * The scrypt hash of the user's password.
+   */
+  'passwordHash'?: (string);
 }
 
 export interface PeerUser__Output {
   'username': (string);
+  /**
+   * Empty: the password is never sent; password_hash is.
+   */
   'password': (string);
   'consoleAccess': (boolean);
   'groups': (string)[];
   'replicationUser': (boolean);
+  /**
+   * The scrypt hash of the user's password.
+   */
+  'passwordHash': (string);
 }

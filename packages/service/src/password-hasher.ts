@@ -70,6 +70,14 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return timingSafeEqual(key, parsed.key);
 }
 
+/**
+ * Whether a string is a hash this module wrote (and can verify): how stored credentials written
+ * before hashing, in plain text, are told apart from hashes.
+ */
+export function isPasswordHash(encoded: string): boolean {
+  return parse(encoded) !== undefined;
+}
+
 interface ParsedHash {
   readonly parameters: ScryptParameters;
   readonly salt: Buffer;
