@@ -31,6 +31,7 @@ import {
   getTracer,
   injectTraceContext,
   isTracingEnabled,
+  latencyProbe,
   startSpan,
   type Logger,
 } from '@crdr/telemetry';
@@ -274,6 +275,8 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   let handedOver: CommittedEvent[] = [];
   let handedOverBytes = 0;
   const maxHandedOver = 50_000;
+  /** When the oldest unpublished handed-over events arrived (the latency probe only). */
+  let offeredAtMs = 0;
   const maxHandedOverBytes = 64 * 1024 * 1024;
   const forgetHandedOver = (): void => {
     handedOver = [];
@@ -448,6 +451,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
             .select('generation')
             .executeTakeFirstOrThrow();
           generationCheckedAtMs = Date.now();
+          if (latencyProbe.enabled) latencyProbe.count('relay: statements');
           if (generation !== streamGeneration) position = undefined;
           await unlessDisconnected(ensureStream(manager, generation));
         }
@@ -470,6 +474,10 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           }
           position = outcome.position;
           published = position.lastEventSeq;
+          if (latencyProbe.enabled && offeredAtMs > 0) {
+            latencyProbe.record('relay: handed over→published', performance.now() - offeredAtMs);
+            offeredAtMs = 0;
+          }
           status = { connected: true, publishedSeq: published, publishedAtMs: Date.now() };
         }
         // What was published is recorded, and leaves the outbox, a few times a second.
@@ -485,6 +493,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
             db,
           );
           recordedSeq = published;
+          if (latencyProbe.enabled) latencyProbe.count('relay: statements', 2);
         }
         await unlessDisconnected(pollAcknowledgements(manager));
         backoffMs = 200;
@@ -523,6 +532,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
         handedOver.push(...events);
         handedOverBytes += bytes;
       }
+      if (latencyProbe.enabled && offeredAtMs === 0) offeredAtMs = performance.now();
       kicked = true;
       wake?.();
     },
