@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:peers [--standalone-only]`
+ * `pnpm bench:peers [--standalone-only]` (N=20000 by default: messages per shape, as the yardstick)
  *
  * Runs the shared yardstick beside this repository (`../shared/bench/peers.sh`, then
  * `replicated.sh`; its README says how to start the peers) from the repository root and prints
@@ -17,7 +17,8 @@ const { values } = parseArgs({
   options: { 'standalone-only': { type: 'boolean', default: false } },
   strict: true,
 });
-const yardstick = resolve(repoRoot, '..', 'shared', 'bench');
+// BENCH_YARDSTICK_DIR names it elsewhere (a checkout in a worktree, say).
+const yardstick = resolve(repoRoot, process.env['BENCH_YARDSTICK_DIR'] ?? '../shared/bench');
 
 interface Figures {
   produce_msgs_per_s?: number;
