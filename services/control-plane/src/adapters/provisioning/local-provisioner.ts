@@ -34,18 +34,25 @@ export type { SupervisionStatus, SupervisorEvent } from './local-supervisor.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../..');
 
 /**
- * A service's built JavaScript, `services/<name>/dist/main.js`. In a checkout (where the build
- * script is) it is built first when missing or older than its sources; an image ships it built.
+ * A service's built JavaScript, `services/<name>/dist/main.js`, built first when missing or
+ * older than its sources. Where it cannot be built (a production install without esbuild) and
+ * is not there, the TypeScript entry runs through tsx as before.
  */
 function builtEntry(service: 'broker' | 'replicator'): string {
-  const script = join(repoRoot, 'scripts', 'build-services.mjs');
-  if (existsSync(script)) {
-    execFileSync(process.execPath, [script, '--if-stale'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+  const built = join(repoRoot, 'services', service, 'dist', 'main.js');
+  try {
+    execFileSync(
+      process.execPath,
+      [join(repoRoot, 'scripts', 'build-services.mjs'), '--if-stale'],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+  } catch {
+    // Whatever is there (a bundle shipped built, or the sources) runs.
   }
-  return join(repoRoot, 'services', service, 'dist', 'main.js');
+  return existsSync(built) ? built : join(repoRoot, 'services', service, 'src', 'main.ts');
 }
 
 export interface LocalProvisionerOptions {
