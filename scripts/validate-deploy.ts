@@ -283,15 +283,16 @@ async function main(): Promise<void> {
       message: 'accepted "lint", which is not a service',
     });
   }
-  // The local stack starts its services as `node --import tsx <entry>` from its `entries` map.
+  // The local stack starts the service of each entry in its `entries` map (as its built
+  // JavaScript, through @crdr/testing's nodeArgsFor).
   const stack = join(root, 'packages/stack/src/region-services.ts');
   if (existsSync(stack)) {
     const source = readFileSync(stack, 'utf8');
-    if (!source.includes("['--import', 'tsx', entries[service]]")) {
+    if (!source.includes('nodeArgsFor(entries[service])')) {
       entrypointProblems.push({
         where: stack,
         message:
-          'the stack no longer starts services with node --import tsx <entry>: align the entry point',
+          'the stack no longer starts services with nodeArgsFor(<entry>): align the entry point',
       });
     }
     for (const [service, entry] of entries) {

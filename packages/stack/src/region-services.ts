@@ -2,7 +2,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { checkGrpcHealth } from '@crdr/proto';
-import { renderNatsConfig, replicationUserWildcardPermissions, type TestPki } from '@crdr/testing';
+import {
+  nodeArgsFor,
+  renderNatsConfig,
+  replicationUserWildcardPermissions,
+  type TestPki,
+} from '@crdr/testing';
 import type { RegionName, StackLayout } from './stack-layout.js';
 import type { RegionState, StackState } from './stack-state.js';
 import { isMarked, stackMark, stackMarkVariable, startDetached } from './stack-processes.js';
@@ -205,7 +210,8 @@ export async function ensureService(ctx: RegionContext, service: ServiceName): P
     await mkdir(ctx.layout.controlPlaneStateDir(ctx.region), { recursive: true });
     pid = startDetached({
       command: process.execPath,
-      args: ['--import', 'tsx', entries[service]],
+      // Built JavaScript, as production runs it (built first when missing or stale).
+      args: nodeArgsFor(entries[service]),
       env: serviceEnv(ctx, service),
       cwd: ctx.root,
       logFile: ctx.layout.logFile(ctx.region, service),

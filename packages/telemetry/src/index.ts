@@ -16,3 +16,4 @@ export {
   type HeaderGetter,
   type SpanOptions,
 } from './propagation.js';
+export { latencyProbe, type LatencyProbe, type ProbeSummary } from './latency-probe.js';

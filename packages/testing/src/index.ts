@@ -1,7 +1,9 @@
 export { createTestDatabase, type TestDatabase } from './test-database.js';
 export { freePort } from './free-port.js';
 export {
+  builtServiceEntry,
   hostPort,
+  nodeArgsFor,
   repoRoot,
   startServiceProcess,
   type ServiceProcess,

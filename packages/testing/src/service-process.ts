@@ -1,9 +1,37 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** The repository's root, for starting services the way `pnpm` scripts do. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+let bundlesChecked = false;
+
+/**
+ * A service's built JavaScript (`services/<name>/dist/main.js`), what production runs: built
+ * by `scripts/build-services.mjs` first when missing or older than a source (checked once per
+ * process), so a test never runs stale code.
+ */
+export function builtServiceEntry(service: string): string {
+  if (!bundlesChecked) {
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-services.mjs'), '--if-stale'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    bundlesChecked = true;
+  }
+  return join(repoRoot, 'services', service, 'dist', 'main.js');
+}
+
+/**
+ * The node arguments that run `entry`: a service's `src/main.ts` runs as its built bundle,
+ * any other TypeScript file through the tsx loader.
+ */
+export function nodeArgsFor(entry: string): string[] {
+  const service = /^services\/([a-z-]+)\/src\/main\.ts$/.exec(entry)?.[1];
+  if (service !== undefined) return [builtServiceEntry(service)];
+  return entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+}
 
 export interface ServiceProcess {
   readonly pid: number;
@@ -28,13 +56,13 @@ export interface StartServiceOptions {
 }
 
 /**
- * Starts a service as a real child process (through tsx, as `pnpm broker` does) and waits for
- * the `ENDPOINTS {json}` line it prints once it listens.
+ * Starts a service as a real child process (its built JavaScript, as production runs it) and
+ * waits for the `ENDPOINTS {json}` line it prints once it listens.
  */
 export function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry, ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), ...nodeArgsFor(options.entry), ...(options.args ?? [])],
     {
       cwd: repoRoot,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env },

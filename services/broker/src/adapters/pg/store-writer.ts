@@ -1,6 +1,7 @@
 import { unavailable } from '@crdr/errors';
 import type { replicationV1 } from '@crdr/proto';
 import { encodeEvent, type ReplicationEvent } from '@crdr/replication';
+import { latencyProbe } from '@crdr/telemetry';
 import { withoutBodies } from './outbox.js';
 import {
   advanceDispatchMarksSql,
@@ -230,6 +231,7 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
   }
 
   async function flush(group: readonly PendingWrite[]): Promise<void> {
+    if (latencyProbe.enabled) latencyProbe.mark('flush start');
     const eventSeqBefore = lastEventSeq;
     const events = new EventLog(options.replication?.(), () => ++lastEventSeq, now());
     try {
@@ -241,7 +243,9 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
         events,
       );
       if (statement !== undefined) {
+        if (latencyProbe.enabled) latencyProbe.mark('statement built');
         const result = await statement.execute(db);
+        if (latencyProbe.enabled) latencyProbe.mark('postgres answered');
         if (result.rows[0]?.held === 0) throw unavailable(leaseLostMessage);
       }
     } catch (error) {
@@ -257,8 +261,10 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
         pending.resolve();
       }
     }
+    if (latencyProbe.enabled) latencyProbe.mark('committed callbacks');
     if (lastEventSeq !== eventSeqBefore)
       options.onEventsCommitted?.(lastEventSeq, events.committed());
+    if (latencyProbe.enabled) latencyProbe.mark('events handed to relay');
   }
 
   return {
@@ -271,6 +277,7 @@ export function createStoreWriter(options: StoreWriterOptions): StoreWriter {
           (batch.redeliveries?.length ?? 0) +
           (batch.scheduledInserts?.length ?? 0) +
           1;
+        if (latencyProbe.enabled) latencyProbe.mark('writer queued');
         queue.push({ kind: 'write', batch, rows, resolve, reject });
         kick();
       });

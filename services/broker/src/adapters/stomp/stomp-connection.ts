@@ -18,6 +18,7 @@ import {
   contextFromRecord,
   getTracer,
   isTracingEnabled,
+  latencyProbe,
   traced,
 } from '@crdr/telemetry';
 import type {
@@ -106,6 +107,7 @@ export class StompConnection {
 
   onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
+    if (latencyProbe.enabled) latencyProbe.begin('socket data');
     this.#lastReceivedMs = Date.now();
     let frames: StompFrame[];
     try {
@@ -114,6 +116,7 @@ export class StompConnection {
       this.#fail(error);
       return;
     }
+    if (latencyProbe.enabled) latencyProbe.mark('parsed');
     for (const frame of frames) {
       if (this.#closed) return;
       if (++this.#pending > this.#limits.maxPendingFrames) {
@@ -337,6 +340,7 @@ export class StompConnection {
   }
 
   async #send(frame: StompFrame): Promise<void> {
+    if (latencyProbe.enabled) latencyProbe.mark('send handler');
     const { headers } = frame;
     this.#checkReceipt(headers);
     const destination = required(headers, 'destination', 'SEND');
@@ -354,6 +358,7 @@ export class StompConnection {
       },
       headers['transaction'],
     );
+    if (latencyProbe.enabled) latencyProbe.mark('engine resolved');
     this.#receipt(headers);
   }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { latencyProbe } from '@crdr/telemetry';
 import type { BrokerEngine } from '../../engine/engine.types.js';
 import { StompConnection, type ConnectionLogger } from './stomp-connection.js';
 import type { StompLimits, StompTransport } from './stomp-transport.js';
@@ -28,7 +29,11 @@ export async function listenStomp(
         // deliveries) leave in one system call instead of one each.
         if (socket.writableCorked === 0) {
           socket.cork();
-          process.nextTick(() => socket.uncork());
+          process.nextTick(() => {
+            if (latencyProbe.enabled) latencyProbe.mark('frame queued');
+            socket.uncork();
+            if (latencyProbe.enabled) latencyProbe.end('written to socket');
+          });
         }
         return socket.write(data);
       },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedPrecondition, hasErrorCode, toCrdrError, unavailable } from '@crdr/errors';
-import { attributeNames, getTracer, withSpan } from '@crdr/telemetry';
+import { attributeNames, getTracer, latencyProbe, withSpan } from '@crdr/telemetry';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { describeFault, type ReplicationFault } from '../../domain/replication-fault.js';
 import type { AppliedRecord, ReplicatorState } from '../../domain/replicator-state.js';
@@ -165,6 +165,7 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
               Math.max(500, src.ackWaitMs / 2),
             )
           : undefined;
+      const applyStarted = latencyProbe.enabled ? performance.now() : 0;
       try {
         await withSpan(
           tracer,
@@ -197,6 +198,11 @@ export function createReplicationLoop(options: ReplicationLoopOptions): Replicat
         throw applyError;
       } finally {
         clearInterval(keepAlive);
+      }
+      if (latencyProbe.enabled) {
+        latencyProbe.record('replicator: apply batch', performance.now() - applyStarted);
+        latencyProbe.count('replicator: batches');
+        latencyProbe.count('replicator: events', plan.apply.length);
       }
       record = to;
       position = plan.position;
