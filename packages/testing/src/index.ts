@@ -33,3 +33,9 @@ export {
   type TcpProxyCutOptions,
   type TcpProxyOptions,
 } from './tcp-proxy.js';
+export {
+  renderActiveMqXml,
+  startActiveMq,
+  type ActiveMqHandle,
+  type ActiveMqOptions,
+} from './activemq.js';
