@@ -431,12 +431,14 @@ export class StompConnection {
       subscription: delivery.subscriptionId,
       'message-id': delivery.messageId,
       destination: delivery.destination,
-      ack: delivery.ackId,
       priority: String(delivery.priority),
       timestamp: String(delivery.timestampMs),
       expires: String(delivery.expiresAtMs),
       persistent: delivery.persistent ? 'true' : 'false',
     };
+    // As ActiveMQ: an ack id only where the client must acknowledge (STOMP 1.2 requires it for
+    // client and client-individual and leaves auto open).
+    if (this.#ackModes.get(delivery.subscriptionId) !== 'auto') headers['ack'] = delivery.ackId;
     if (delivery.redelivered) headers['redelivered'] = 'true';
     for (const name of Object.keys(delivery.headers)) {
       const value = delivery.headers[name]!;
