@@ -309,7 +309,7 @@ function likeMatcher(pattern: string, escape: string | undefined): RegExp {
 }
 
 /** JMS header fields as ActiveMQ maps them onto a STOMP message; anything else is a property. */
-function identifier(name: string, convert: boolean): Eval {
+function identifier(name: string): Eval {
   switch (name) {
     case 'JMSMessageID':
       return (m) => m.messageId;
@@ -609,7 +609,7 @@ class Parser {
         return { type: 'number', eval: () => v };
       }
       case 'id':
-        return { type: 'any', eval: identifier(t.value, this.convert) };
+        return { type: 'any', eval: identifier(t.value) };
       case 'keyword':
         if (t.value === 'TRUE' || t.value === 'FALSE') {
           const v = t.value === 'TRUE';

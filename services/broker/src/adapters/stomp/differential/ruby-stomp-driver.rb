@@ -125,6 +125,9 @@ out =
     d.send_message('/queue/diff.rb.comp-b', 'to b')
     d.wait_until('both on ab') { d.messages.count { |m| m['headers']['subscription'] == 'ab' } >= 2 }
     d.close
+    # ActiveMQ names the whole composite in original-destination ("/queue/a,topic://t"), an
+    # artefact of its composite destinations that our broker does not copy (docs/interface.md).
+    d.messages.each { |m| m['headers'].delete('original-destination') }
     { 'messages' => d.messages.sort_by { |m| [m['headers']['subscription'], m['body']] } }
   else
     raise "unknown scenario #{scenario}"

@@ -56,8 +56,12 @@ function subscribe(
     message.readString('binary', (readError, body) => {
       if (readError !== null || body === undefined) return;
       const buffer = Buffer.from(body, 'binary');
+      // Not compared: content-length. stompit sends no content-length, and ActiveMQ then passes
+      // the message on as a JMS text message without one; our MESSAGE always has one
+      // (docs/interface.md). The byte count and digest are compared.
+      const { 'content-length': _length, ...rest } = message.headers;
       into.push({
-        headers: { ...message.headers },
+        headers: rest,
         bytes: buffer.length,
         sha256: createHash('sha256').update(buffer).digest('hex'),
       });
@@ -87,7 +91,8 @@ export const stompitScenarios: readonly Scenario[] = [
       // A receipt on the consumer's connection: both SUBSCRIBEs before it are in effect.
       await send(consumer, { destination: '/queue/diff.stompit.sync' }, Buffer.from('sync'));
       const body = Buffer.alloc(16 * 1024 * 1024);
-      for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) & 0xff;
+      // Printable bytes: stompit reads a body up to the first NUL when it ignores content-length.
+      for (let i = 0; i < body.length; i++) body[i] = 0x21 + ((i * 31 + 7) % 94);
       await send(
         producer,
         { destination: topic, 'content-type': 'application/octet-stream' },
