@@ -40,3 +40,9 @@ export {
   type PostgresServerHandle,
   type PostgresServerOptions,
 } from './postgres-server.js';
+export {
+  renderActiveMqXml,
+  startActiveMq,
+  type ActiveMqHandle,
+  type ActiveMqOptions,
+} from './activemq.js';

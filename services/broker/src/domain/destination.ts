@@ -127,7 +127,8 @@ export function isWildcard(name: string): boolean {
 
 /**
  * ActiveMQ's wildcards: `.` separates the parts of a name, `*` matches exactly one part and `>`
- * (the last part) matches one or more remaining parts. Returns a matcher for physical names.
+ * (the last part) matches the remaining parts, none included: ActiveMQ 5.17 delivers `a` to a
+ * subscriber of `a.>` (checked by the differential suite). Returns a matcher for physical names.
  */
 export function wildcardMatcher(pattern: string): (name: string) => boolean {
   const parts = pattern.split('.');
@@ -141,7 +142,7 @@ export function wildcardMatcher(pattern: string): (name: string) => boolean {
   const fixed = open ? parts.slice(0, last) : parts;
   return (name) => {
     const candidate = name.split('.');
-    if (open ? candidate.length <= fixed.length : candidate.length !== fixed.length) return false;
+    if (open ? candidate.length < fixed.length : candidate.length !== fixed.length) return false;
     for (let i = 0; i < fixed.length; i++) {
       const want = fixed[i]!;
       if (want !== '*' && want !== candidate[i]) return false;

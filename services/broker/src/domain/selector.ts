@@ -5,8 +5,12 @@ import { badRequest } from '@crdr/errors';
  * ESCAPE, IN, BETWEEN, IS [NOT] NULL, arithmetic, AND/OR/NOT with SQL's three-valued logic, over
  * JMS header fields (JMSMessageID, JMSPriority, ...) and message properties (STOMP headers).
  *
- * As ActiveMQ does, a string property is not converted to a number (STOMP headers are strings),
- * unless the selector starts with `convert_string_expressions:`. Integers are exact (bigint) and
+ * As ActiveMQ does for STOMP (its STOMP transport prefixes every selector with
+ * `convert_string_expressions:`; checked against ActiveMQ 5.17 by the differential suite), a
+ * string property that reads as a number compares as one, and "true"/"false" as booleans. An
+ * explicit `convert_string_expressions:` prefix is accepted and changes nothing (ActiveMQ refuses
+ * it, doubled). Arithmetic on such a string converts it too, where ActiveMQ fails the dispatch
+ * (docs/interface.md). Integers are exact (bigint) and
  * divide as integers, as ActiveMQ's longs do; decimals are doubles. NOT binds looser than the
  * comparisons, as the JMS specification says (`NOT a = 1` is `NOT (a = 1)`).
  *
@@ -47,9 +51,8 @@ const convertPrefix = 'convert_string_expressions:';
 export function parseSelector(text: string | undefined): Selector | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   let source = text;
-  let convert = false;
+  const convert = true;
   if (source.trimStart().toLowerCase().startsWith(convertPrefix)) {
-    convert = true;
     source = source.trimStart().slice(convertPrefix.length);
   }
   const parser = new Parser(tokenize(source, text), text, convert);
@@ -223,11 +226,23 @@ function toNumeric(v: Value, convert: boolean): number | bigint | null {
   return null;
 }
 
+/** "true"/"false" (any case, as Java's Boolean.valueOf) as booleans; anything else as it is. */
+function toBoolean(v: Value): Value {
+  if (typeof v !== 'string') return v;
+  const t = v.toLowerCase();
+  return t === 'true' ? true : t === 'false' ? false : v;
+}
+
 /** -1, 0, 1, or null when the two cannot be compared (different types, unknown). */
 function compare(a: Value, b: Value, convert: boolean): number | null {
   if (a === null || b === null) return null;
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'boolean' && typeof b === 'boolean') return a === b ? 0 : a ? 1 : -1;
+  if (typeof a === 'boolean' || typeof b === 'boolean') {
+    const x = convert ? toBoolean(a) : a;
+    const y = convert ? toBoolean(b) : b;
+    if (typeof x !== 'boolean' || typeof y !== 'boolean') return null;
+    return x === y ? 0 : x ? 1 : -1;
+  }
   const x = toNumeric(a, convert);
   const y = toNumeric(b, convert);
   if (x === null || y === null) return null;
@@ -294,7 +309,7 @@ function likeMatcher(pattern: string, escape: string | undefined): RegExp {
 }
 
 /** JMS header fields as ActiveMQ maps them onto a STOMP message; anything else is a property. */
-function identifier(name: string, convert: boolean): Eval {
+function identifier(name: string): Eval {
   switch (name) {
     case 'JMSMessageID':
       return (m) => m.messageId;
@@ -319,14 +334,8 @@ function identifier(name: string, convert: boolean): Eval {
     case 'JMSReplyTo':
       return (m) => m.headers['reply-to'] ?? null;
     default:
-      if (!convert) return (m) => m.headers[name] ?? null;
-      // Converted: a property that reads as a number is one; "true"/"false" are booleans.
-      return (m) => {
-        const v = m.headers[name];
-        if (v === undefined) return null;
-        if (v === 'true' || v === 'false') return v === 'true';
-        return v;
-      };
+      // A string as sent: comparisons convert it (compare), a bare one is not a condition.
+      return (m) => m.headers[name] ?? null;
   }
 }
 
@@ -600,7 +609,7 @@ class Parser {
         return { type: 'number', eval: () => v };
       }
       case 'id':
-        return { type: 'any', eval: identifier(t.value, this.convert) };
+        return { type: 'any', eval: identifier(t.value) };
       case 'keyword':
         if (t.value === 'TRUE' || t.value === 'FALSE') {
           const v = t.value === 'TRUE';

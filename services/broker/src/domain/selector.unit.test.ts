@@ -34,12 +34,19 @@ describe('parseSelector', () => {
     expect(selects('"content-kind" = \'x\'', message({ 'content-kind': 'x' }))).toBe(true);
   });
 
-  it('does not convert string properties to numbers unless asked, as ActiveMQ', () => {
+  it('compares string properties that read as numbers as numbers, as ActiveMQ does for STOMP', () => {
     const m = message({ age: '21' });
-    expect(selects('age > 18', m)).toBe(false);
+    expect(selects('age > 18', m)).toBe(true);
+    expect(selects('age BETWEEN 5 AND 20', m)).toBe(false);
+    expect(selects('age = 21', m)).toBe(true);
+    expect(selects("age = '21'", m)).toBe(true);
+    expect(selects('flag = TRUE', message({ flag: 'true' }))).toBe(true);
+    expect(selects('age > 18', message({ age: 'old' }))).toBe(false);
     expect(selects('convert_string_expressions:age > 18', m)).toBe(true);
     expect(selects('convert_string_expressions:age + 1 = 22', m)).toBe(true);
-    expect(selects('convert_string_expressions:flag', message({ flag: 'true' }))).toBe(true);
+    expect(selects("flag = 'true' AND flag = true", message({ flag: 'true' }))).toBe(true);
+    // A bare string property is no condition, "true" or not (ActiveMQ).
+    expect(selects('convert_string_expressions:flag', message({ flag: 'true' }))).toBe(false);
   });
 
   it('reads the JMS header fields', () => {

@@ -283,10 +283,22 @@ export class StompConnection {
     });
     this.#state = 'connected';
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
-    const schedule = negotiateServerHeartBeat(
-      version === '1.0' ? [0, 0] : parseHeartBeat(headers['heart-beat']),
-      { ...defaultServerHeartBeatPolicy, expectEveryMs: this.#limits.heartBeatReceiveMs },
-    );
+    const asked = version === '1.0' ? ([0, 0] as const) : parseHeartBeat(headers['heart-beat']);
+    const schedule = negotiateServerHeartBeat(asked, {
+      ...defaultServerHeartBeatPolicy,
+      expectEveryMs: this.#limits.heartBeatReceiveMs,
+    });
+    // CONNECTED answers as ActiveMQ 5.17 does (the differential suite): it expects the client's
+    // heart-beats every cx ms, as the client offered. The broker itself ends a connection only
+    // after a longer silence (schedule.expectEveryMs: at least the configured receive interval,
+    // docs/interface.md), so a client late on a busy machine is not cut off.
+    const advertisedExpectMs =
+      schedule.expectEveryMs > 0
+        ? Math.min(
+            defaultServerHeartBeatPolicy.maxIntervalMs,
+            Math.max(defaultServerHeartBeatPolicy.minIntervalMs, asked[0]),
+          )
+        : 0;
     this.#write(
       encodeFrame(
         'CONNECTED',
@@ -294,7 +306,7 @@ export class StompConnection {
           version,
           session: this.#id,
           server: serverName,
-          'heart-beat': `${schedule.sendEveryMs},${schedule.expectEveryMs}`,
+          'heart-beat': `${schedule.sendEveryMs},${advertisedExpectMs}`,
         },
         undefined,
         version,
@@ -435,12 +447,14 @@ export class StompConnection {
       subscription: delivery.subscriptionId,
       'message-id': delivery.messageId,
       destination: delivery.destination,
-      ack: delivery.ackId,
       priority: String(delivery.priority),
       timestamp: String(delivery.timestampMs),
       expires: String(delivery.expiresAtMs),
       persistent: delivery.persistent ? 'true' : 'false',
     };
+    // As ActiveMQ: an ack id only where the client must acknowledge (STOMP 1.2 requires it for
+    // client and client-individual and leaves auto open).
+    if (this.#ackModes.get(delivery.subscriptionId) !== 'auto') headers['ack'] = delivery.ackId;
     if (delivery.redelivered) headers['redelivered'] = 'true';
     for (const name of Object.keys(delivery.headers)) {
       const value = delivery.headers[name]!;

@@ -65,7 +65,7 @@ describe('STOMP transactions', () => {
     });
   });
 
-  it('redelivers a message acknowledged in a transaction that is aborted', async () => {
+  it('keeps a message acknowledged in an aborted transaction unacknowledged on its consumer, as ActiveMQ', async () => {
     const { queue, inbox, producer, consumer } = await setUp('ack-abort', 'client-individual');
     await producer.send(queue, 'work', { persistent: true });
     const [first] = await inbox.take(1);
@@ -73,12 +73,16 @@ describe('STOMP transactions', () => {
     await first!.ack({ transaction: 'tx-3' });
     expect(await queueSize(broker, queue)).toBe(1);
     await consumer.abort('tx-3');
-    const [, again] = await inbox.take(2);
-    expect(again?.body.toString()).toBe('work');
-    expect(again?.headers['redelivered']).toBe('true');
-    // Acknowledged in a committed transaction, it is gone.
+    // Not redelivered (ActiveMQ 5.17, checked by the differential suite): the next message
+    // comes, and nothing before it.
+    await producer.send(queue, 'next', { persistent: true });
+    const upToNext = await inbox.until('next');
+    expect(upToNext.map((m) => m.body.toString())).toEqual(['work', 'next']);
+    expect(await queueSize(broker, queue)).toBe(2);
+    // Acknowledged again, in a committed transaction, it is gone.
     await consumer.begin('tx-4');
-    await again!.ack({ transaction: 'tx-4' });
+    await first!.ack({ transaction: 'tx-4' });
+    await inbox.messages[1]!.ack({ transaction: 'tx-4' });
     await consumer.commit('tx-4');
     await waitForAsync(
       async () => (await queueSize(broker, queue)) === 0,
