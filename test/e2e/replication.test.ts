@@ -151,6 +151,25 @@ describe('cross-Region replication, end to end', () => {
     await expectReplicaRefuses('during the load');
     const midway = await regions.digests();
     await sleep(LOAD_MS / 2);
+    // The load runs on until it did what it claims (checked below), however busy the machine:
+    // its size is a floor of work, never a figure reached within a fixed time.
+    const f = load.figures;
+    await waitFor(
+      () =>
+        f.sent > 500 &&
+        f.acked > 100 &&
+        f.committed > 5 &&
+        f.aborted > 2 &&
+        f.transactionalAcks > 5 &&
+        f.nacked > MAX_REDELIVERIES * 5 &&
+        f.expiringSent > 20 &&
+        f.topicSent > 50 &&
+        f.durableAcked > 20 &&
+        f.durablesRemoved > 0,
+      "the load's minimum of work",
+      240_000,
+      250,
+    );
     const figures = await load.stop();
     const loadMs = performance.now() - loadStartedMs;
     const lag = await lagSampler.stop();
