@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStomp, type StompClient, type StompMessage } from '@crdr/stomp';
 import { hostPort, waitFor } from '@crdr/testing';
@@ -76,8 +78,24 @@ async function connectLarge(endpoints: readonly string[]): Promise<StompClient> 
   throw new Error(`no instance accepted the app user: ${refusals.join('; ')}`);
 }
 
+/** The last lines of every process log of a Region, for a failure's message. */
+async function logTails(stateDir: string): Promise<string> {
+  const dir = join(stateDir, 'logs');
+  const tails: string[] = [];
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
+    const text = await readFile(join(dir, file), 'utf8').catch(() => '');
+    tails.push(`--- ${file}\n${text.split('\n').slice(-15).join('\n')}`);
+  }
+  return tails.join('\n');
+}
+
 beforeAll(async () => {
-  regions = await startPromotionRegions('bigswitch');
+  regions = await startPromotionRegions('bigswitch', {
+    // A 50 MiB SEND keeps a busy two-core host's processes off the CPU for seconds at a time
+    // (gaps of 2-3 s seen even in idle ones): with the default 2 s lease the standby took over
+    // in the middle of the SEND, which the client sees as a closed connection and no receipt.
+    env: { CONTROL_PLANE_BROKER_LEASE_TTL_MS: '10000' },
+  });
   ({ primaryId, replicaId } = await createPair(regions, 'bigswitch'));
 }, 600_000);
 
@@ -96,6 +114,8 @@ describe('a 50 MiB persistent message', () => {
       await sender.send(queue, payload, { persistent: true }, { receipt: true });
       // Sent after the big one: it comes out after it, so a second copy would show before it.
       await sender.send(queue, Buffer.from('after'), { persistent: true }, { receipt: true });
+    } catch (error) {
+      throw new Error(`${String(error)}\n${await logTails(regions.a.stateDir)}`, { cause: error });
     } finally {
       await sender.disconnect();
     }
