@@ -215,6 +215,11 @@ function checkContainers(workload: Workload, serviceNames: ReadonlySet<string>):
   if (podSecurity['runAsNonRoot'] !== true) {
     problems.push({ where, message: 'pod securityContext.runAsNonRoot must be true' });
   }
+  // Static provisioning's supervision is the orchestrator's: a process that dies is restarted by
+  // the kubelet (docs/architecture.md, "Supervision"). Said explicitly, so it is never lost.
+  if (workload.podSpec['restartPolicy'] !== 'Always') {
+    problems.push({ where, message: 'pod restartPolicy must be Always (the supervision)' });
+  }
   for (const container of workload.containers) {
     const name = asString(container['name']) ?? '?';
     const at = `${where} container ${name}`;
@@ -698,6 +703,13 @@ export function checkCompose(config: unknown, serviceNames: ReadonlySet<string>)
     const where = `docker-compose.yml service ${name}`;
     const test = asArray(asObject(service['healthcheck'])['test']);
     if (test.length === 0) problems.push({ where, message: 'has no healthcheck' });
+    // The restart policy is what supervises the processes with static provisioning.
+    if (service['restart'] !== 'unless-stopped' && service['restart'] !== 'always') {
+      problems.push({
+        where,
+        message: `restart must be unless-stopped or always (the supervision), is ${JSON.stringify(service['restart'])}`,
+      });
+    }
     const networks = Object.keys(asObject(service['networks']));
     const regions = networks.filter((n) => n.startsWith('region-'));
     if (regions.length !== 1)

@@ -36,6 +36,7 @@ function deployment(overrides: { replicas?: number } = {}): Json {
         },
         spec: {
           securityContext: { runAsNonRoot: true },
+          restartPolicy: 'Always',
           containers: [
             {
               name: 'metrics',
@@ -190,7 +191,9 @@ describe('checkKubernetesObjects', () => {
     container.readinessProbe = { tcpSocket: { port: 50052 } };
     delete container.resources.limits.memory;
     container.args = ['lint'];
+    delete objects[1]!['spec'].template.spec.restartPolicy;
     const text = problemsOf(objects);
+    expect(text).toMatch(/restartPolicy must be Always/);
     expect(text).toMatch(/livenessProbe is missing/);
     expect(text).toMatch(/readinessProbe must be a gRPC health probe/);
     expect(text).toMatch(/resources.limits.memory is missing/);
@@ -340,12 +343,14 @@ describe('checkCompose', () => {
     services: {
       'nats-a': {
         image: 'nats:2.11-alpine',
+        restart: 'unless-stopped',
         healthcheck: { test: ['CMD', 'true'] },
         networks: { 'region-a': null, link: null },
       },
       'broker-orders-a': {
         image: 'crdr:local',
         command: ['broker'],
+        restart: 'always',
         healthcheck: { test: ['CMD', 'node', '/app/scripts/grpc-health.mjs', '--any-status'] },
         networks: { 'region-a': null },
       },
@@ -356,13 +361,15 @@ describe('checkCompose', () => {
     expect(checkCompose(valid(), services)).toEqual([]);
   });
 
-  it('finds a broker on the link, an unknown command, no healthcheck and a published NATS port', () => {
+  it('finds a broker on the link, an unknown command, no healthcheck, a published NATS port and no restart policy', () => {
     const config = valid();
     config['services']['broker-orders-a'].networks.link = null;
     config['services']['broker-orders-a'].command = ['tsx', 'services/broker/src/main.ts'];
     delete config['services']['broker-orders-a'].healthcheck;
     config['services']['nats-a'].ports = ['4222:4222'];
+    config['services']['nats-a'].restart = 'no';
     const text = formatProblems(checkCompose(config, services));
+    expect(text).toMatch(/nats-a: restart must be unless-stopped or always/);
     expect(text).toMatch(/only NATS, control planes and replicators join the link network/);
     expect(text).toMatch(/command must name a service script/);
     expect(text).toMatch(/has no healthcheck/);

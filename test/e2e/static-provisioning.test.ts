@@ -321,4 +321,66 @@ describe('static provisioning', () => {
     const rebooted = await client!.describeBroker({ brokerId: brokerName });
     expect(rebooted.brokerInstances.flatMap((i) => i.endpoints).sort()).toEqual(printedEndpoints());
   });
+
+  it('follows instances the orchestrator restarted on new addresses: re-registered, described and serving without a reboot', async () => {
+    // What a restart policy does after a crash of both (a node lost, a pod replaced with a new
+    // IP): the same BROKER_ID and instance ids, started again; here on new ports.
+    const old = brokers.splice(0, 2);
+    await Promise.all(old.map((b) => b.kill('SIGKILL')));
+    const restarted = await Promise.all([startBroker(1), startBroker(2)]);
+    brokers.splice(brokers.indexOf(restarted[0]), 1);
+    brokers.splice(brokers.indexOf(restarted[1]), 1);
+    brokers.unshift(...restarted);
+    const expected = printedEndpoints();
+    expect(expected).not.toEqual(
+      old.flatMap((b) => [b.endpoints['stomp']!, b.endpoints['ws']!, b.endpoints['grpc']!]).sort(),
+    );
+
+    let last: unknown;
+    await waitFor(
+      async () => {
+        const described = await client!.describeBroker({ brokerId: brokerName });
+        last = described;
+        const endpoints = described.brokerInstances.flatMap((i) => i.endpoints).sort();
+        const states = described.brokerInstances.map((i) => i.instanceState).sort();
+        return (
+          described.brokerState === 'RUNNING' &&
+          JSON.stringify(endpoints) === JSON.stringify(expected) &&
+          JSON.stringify(states) === JSON.stringify(['ACTIVE', 'STANDBY'])
+        );
+      },
+      'DescribeBroker to show the restarted instances, one ACTIVE and one STANDBY',
+      60_000,
+      250,
+    ).catch((error: unknown) => {
+      throw new Error(
+        `${(error as Error).message}; last: ${JSON.stringify(last)}\n` +
+          `control plane log:\n${controlPlane?.logs().slice(-3000) ?? ''}`,
+        { cause: error },
+      );
+    });
+
+    // The message sent before the crash is still there, served on the new endpoints.
+    const described = await client!.describeBroker({ brokerId: brokerName });
+    const bodies: string[] = [];
+    for (const endpoint of described.brokerInstances.flatMap((i) => i.endpoints)) {
+      if (!endpoint.startsWith('stomp://')) continue;
+      const url = new URL(endpoint.replace(/^stomp:/, 'http:'));
+      const stomp = await connectStomp({
+        host: url.hostname,
+        port: Number(url.port),
+        login: appUser.username,
+        passcode: appUser.password,
+        connectTimeoutMs: 5_000,
+      }).catch(() => undefined);
+      if (stomp === undefined) continue; // The standby refuses clients.
+      try {
+        await stomp.subscribe('/queue/StaticQueue', (m) => bodies.push(m.body.toString()));
+        await waitFor(() => bodies.length > 0, 'the message sent before the restart', 30_000);
+      } finally {
+        await stomp.disconnect();
+      }
+    }
+    expect(bodies).toEqual(['hello']);
+  });
 });

@@ -107,7 +107,10 @@ async function killRecordedProcesses(stateDir: string): Promise<void> {
   await sleep(200);
 }
 
-export async function startPromotionRegions(name: string): Promise<PromotionRegions> {
+export async function startPromotionRegions(
+  name: string,
+  options: { readonly env?: Readonly<Record<string, string>> } = {},
+): Promise<PromotionRegions> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -174,6 +177,7 @@ export async function startPromotionRegions(name: string): Promise<PromotionRegi
         ...controlPlaneNatsEnv(r, nats, pki),
         CONTROL_PLANE_REPLICATION_NATS_URL: replicationNatsUrl,
         LOG_LEVEL: 'info',
+        ...options.env,
       };
       const killControlPlane = async () => {
         if (current === undefined) return;

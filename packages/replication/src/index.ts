@@ -43,4 +43,5 @@ export {
   type ReplicationHealth,
   type ReplicationHealthStatus,
   type ReplicatorReport,
+  type ReplicatorSupervision,
 } from './replication-health.js';

@@ -37,10 +37,33 @@ export interface PairProgress {
   readonly lastProgressAtMs: number;
 }
 
+/**
+ * What the process supervisor (the control plane's local provisioner) knows of the replicator
+ * process: RESTARTING after it ended, CRASH_LOOP when it keeps ending soon after each start.
+ */
+export interface ReplicatorSupervision {
+  readonly state: 'RUNNING' | 'RESTARTING' | 'CRASH_LOOP';
+  /** Restarts tried since it last ran for a while. */
+  readonly restarts: number;
+  /** How it last ended, in one line (`exited with code 1 before it printed its endpoints: ...`). */
+  readonly lastExit?: string;
+  /** When it was last started (epoch ms), while it is thought to run. */
+  readonly upSinceMs?: number;
+}
+
 /** What the replicator says of itself, or that it could not be asked. */
 export type ReplicatorReport =
-  | { readonly reachable: true; readonly state: string; readonly error: string }
-  | { readonly reachable: false; readonly error: string };
+  | {
+      readonly reachable: true;
+      readonly state: string;
+      readonly error: string;
+      readonly supervision?: ReplicatorSupervision;
+    }
+  | {
+      readonly reachable: false;
+      readonly error: string;
+      readonly supervision?: ReplicatorSupervision;
+    };
 
 /**
  * "How far behind": now − TC of the oldest event committed on the primary and not applied on
@@ -70,6 +93,15 @@ export function replicationHealth(
       ? ''
       : ` (${events(progress.waitingEvents)} waiting)`;
   if (replicator !== undefined) {
+    const looping = crashLoop(replicator, nowMs);
+    if (looping !== undefined) return { status: 'STALLED', reason: `${looping}${waiting}.` };
+    if (!replicator.reachable && replicator.supervision?.state === 'RESTARTING') {
+      const exit = replicator.supervision.lastExit;
+      return {
+        status: 'STALLED',
+        reason: `The replicator is down and being restarted${exit === undefined ? '' : ` (${exit})`}, so nothing is applied${waiting}.`,
+      };
+    }
     if (!replicator.reachable) {
       return {
         status: 'STALLED',
@@ -112,6 +144,22 @@ export function replicationHealth(
     }
   }
   return { status: 'REPLICATING', reason: '' };
+}
+
+/**
+ * "The replicator is crash-looping: ..." while the supervisor calls it a crash loop and the
+ * replicator does not answer, or answers but started again less than {@link stallDetectionMs}
+ * ago (it has died soon after each start so far); undefined otherwise.
+ */
+function crashLoop(replicator: ReplicatorReport, nowMs: number): string | undefined {
+  const supervision = replicator.supervision;
+  if (supervision?.state !== 'CRASH_LOOP') return undefined;
+  const upForMs =
+    supervision.upSinceMs === undefined ? 0 : Math.max(0, nowMs - supervision.upSinceMs);
+  if (replicator.reachable && upForMs >= stallDetectionMs) return undefined;
+  const times = `${supervision.restarts} time${supervision.restarts === 1 ? '' : 's'}`;
+  const exit = supervision.lastExit === undefined ? '' : `, last exit: ${supervision.lastExit}`;
+  return `The replicator is crash-looping: restarted ${times}${exit}`;
 }
 
 /** The worse of two answers: STALLED, then PAUSED, then REPLICATING (the first on a tie). */

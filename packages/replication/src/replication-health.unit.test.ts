@@ -89,6 +89,52 @@ describe('replicationHealth', () => {
     expect(failed.reason).toContain('sequence gap: expected 5, got 7');
   });
 
+  it('says the replicator is crash-looping while its supervisor says so, until it has run for 10 s', () => {
+    const supervision = {
+      state: 'CRASH_LOOP',
+      restarts: 4,
+      lastExit: 'exited with code 1 before it printed its endpoints: EADDRINUSE',
+    } as const;
+    const down = replicationHealth(
+      { replicator: { reachable: false, error: 'connection refused', supervision } },
+      0,
+    );
+    expect(down).toEqual({
+      status: 'STALLED',
+      reason:
+        'The replicator is crash-looping: restarted 4 times, last exit: exited with code 1 ' +
+        'before it printed its endpoints: EADDRINUSE.',
+    });
+    const justUp = { ...running, supervision: { ...supervision, upSinceMs: 50_000 } };
+    expect(replicationHealth({ replicator: justUp }, 50_000 + stallDetectionMs - 1).reason).toMatch(
+      /^The replicator is crash-looping: restarted 4 times/,
+    );
+    expect(replicationHealth({ replicator: justUp }, 50_000 + stallDetectionMs)).toEqual({
+      status: 'REPLICATING',
+      reason: '',
+    });
+  });
+
+  it('says the replicator is being restarted after it ended', () => {
+    const health = replicationHealth(
+      {
+        replicator: {
+          reachable: false,
+          error: 'connection refused',
+          supervision: { state: 'RESTARTING', restarts: 1, lastExit: 'r-1 was killed by SIGKILL' },
+        },
+        progress: waiting(),
+      },
+      0,
+    );
+    expect(health).toEqual({
+      status: 'STALLED',
+      reason:
+        'The replicator is down and being restarted (r-1 was killed by SIGKILL), so nothing is ' +
+        'applied (3 events waiting).',
+    });
+  });
+
   it('keeps the worse of two views', () => {
     const ok = { status: 'REPLICATING', reason: '' } as const;
     const paused = { status: 'PAUSED', reason: 'p' } as const;

@@ -17,6 +17,12 @@ export interface StompClientOptions {
   connectTimeoutMs?: number;
   /** Extra CONNECT headers; they override the ones built from the options. */
   headers?: Record<string, string>;
+  /**
+   * The largest frame this client accepts from the server, in bytes; default 4 MiB. A broker
+   * accepts messages up to its maximum message size (100 MiB by default), so a client that
+   * consumes large messages raises this to match.
+   */
+  maxFrameBytes?: number;
 }
 
 export interface AckOptions {

@@ -36,7 +36,7 @@ export class StompSession implements StompClient {
   private readonly socket: Socket;
   private readonly opts: StompClientOptions;
   private readonly timeoutMs: number;
-  private readonly parser: FrameParser = createFrameParser();
+  private readonly parser: FrameParser;
   private readonly receipts = new PendingReceipts();
   private readonly handlers = new Map<string, MessageHandler>();
   private readonly serverErrors: StompServerError[] = [];
@@ -56,6 +56,9 @@ export class StompSession implements StompClient {
   constructor(socket: Socket, opts: StompClientOptions) {
     this.socket = socket;
     this.opts = opts;
+    this.parser = createFrameParser(
+      opts.maxFrameBytes === undefined ? undefined : { maxFrameBytes: opts.maxFrameBytes },
+    );
     this.version = opts.version ?? '1.2';
     this.timeoutMs = opts.connectTimeoutMs ?? defaultConnectTimeoutMs;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));

@@ -117,6 +117,12 @@ const schema = z
         }
       }, 'must be a JSON list of authorization entries'),
     /**
+     * BROKER_LEASE_TTL_MS for the brokers started here (renewed every quarter of it); the
+     * broker's default (2 s) when unset. A longer lease rides out longer stalls of an
+     * overloaded host, at the cost of a slower takeover by the standby.
+     */
+    CONTROL_PLANE_BROKER_LEASE_TTL_MS: positive().optional(),
+    /**
      * Static provisioning: the console user the control plane administers the brokers with. The
      * deployment gives the brokers the same pair (BROKER_CONTROL_PLANE_USER/PASSWORD): they create
      * it at start and register with it. Default user crdr-cp-<region>; the password is required

@@ -48,6 +48,7 @@ import { createPeerOperations } from './operations/pairing.js';
 import {
   counterpartPairHealth,
   localPairView,
+  replicatorSupervision,
   shownPairHealth,
   toPairHealth,
 } from './operations/pair-health.js';
@@ -256,7 +257,13 @@ export function createServer(deps: ControlPlaneDeps): ControlPlaneServer {
       grpcServer.addService(proto.ControlPlanePeerService.service, {
         ...createPeerServiceHandlers(
           createPeerOperations(context),
-          async (brokerId) => toPairHealth(await localPairView(await existingBroker(brokerId))),
+          async (brokerId) =>
+            toPairHealth(
+              await localPairView(
+                await existingBroker(brokerId),
+                replicatorSupervision(operations),
+              ),
+            ),
           handlerOptions,
         ),
         ...createPromotionPeerHandlers(promotion, handlerOptions),

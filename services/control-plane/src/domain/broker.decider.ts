@@ -1,5 +1,11 @@
 import { badRequest, conflict, notFound } from '@crdr/errors';
-import type { BrokerAggregate, BrokerCommand, BrokerEvent, BrokerState } from './broker.types.js';
+import type {
+  BrokerAggregate,
+  BrokerCommand,
+  BrokerEvent,
+  BrokerInstanceEndpoints,
+  BrokerState,
+} from './broker.types.js';
 import { evolve, fold, initialState } from './broker.evolve.js';
 
 export { evolve, fold, initialState };
@@ -264,10 +270,20 @@ export function decide(command: BrokerCommand, s: BrokerAggregate): readonly Bro
         },
       ];
     case 'RecordInstancesRestarted':
-      return JSON.stringify(s.instances) === JSON.stringify(command.instances)
+      return sameInstances(s.instances, command.instances)
         ? []
         : [{ type: 'BrokerInstancesRestarted', instances: command.instances, at }];
   }
+}
+
+/** Field by field: instances read back from the event store (jsonb) have their keys reordered. */
+function sameInstances(
+  a: readonly BrokerInstanceEndpoints[],
+  b: readonly BrokerInstanceEndpoints[],
+): boolean {
+  const key = (i: BrokerInstanceEndpoints): string =>
+    [i.instanceId, i.stomp, i.ws, i.grpc, i.admin ?? ''].join(' ');
+  return a.length === b.length && a.every((instance, n) => key(instance) === key(b[n]!));
 }
 
 function requireUserChanges(s: BrokerAggregate): void {

@@ -37,6 +37,11 @@ export function brokerProcessSpec(
     BROKER_NATS_TLS_KEY: c.CONTROL_PLANE_NATS_TLS_KEY,
     BROKER_SCRYPT_COST: c.CONTROL_PLANE_BROKER_SCRYPT_COST?.toString(),
     BROKER_AUTHORIZATION: c.CONTROL_PLANE_BROKER_AUTHORIZATION,
+    BROKER_LEASE_TTL_MS: c.CONTROL_PLANE_BROKER_LEASE_TTL_MS?.toString(),
+    BROKER_LEASE_RENEW_MS:
+      c.CONTROL_PLANE_BROKER_LEASE_TTL_MS === undefined
+        ? undefined
+        : String(Math.max(1, Math.floor(c.CONTROL_PLANE_BROKER_LEASE_TTL_MS / 4))),
   };
   for (const [name, value] of Object.entries(optional)) if (value !== undefined) env[name] = value;
   return {

@@ -6,6 +6,7 @@ import {
   type PairProgress,
   type ReplicationHealth,
   type ReplicatorReport,
+  type ReplicatorSupervision,
 } from '@crdr/replication';
 import type { BrokerAggregate } from '../domain/broker.types.js';
 import type { OperationsContext } from './context.js';
@@ -37,12 +38,24 @@ export interface LocalPairView {
 
 const errorText = (error: unknown): string => toCrdrError(error).message.replace(/\.$/, '');
 
+/** What the provisioner's supervisor knows of a replica's replicator process, when it watches it. */
+export type ReplicatorSupervisionOf = (
+  replicaBrokerId: string,
+) => ReplicatorSupervision | undefined;
+
 /** The replicator of a replica of this Region: its own report and how far behind it is. */
-async function replicaView(broker: BrokerAggregate, nowMs: () => number): Promise<LocalPairView> {
+async function replicaView(
+  broker: BrokerAggregate,
+  supervisionOf: ReplicatorSupervisionOf,
+  nowMs: () => number,
+): Promise<LocalPairView> {
+  const supervised = supervisionOf(broker.brokerId);
+  const supervision = supervised === undefined ? {} : { supervision: supervised };
   if (broker.replicatorGrpc === undefined) {
     const replicator: ReplicatorReport = {
       reachable: false,
       error: 'no replicator is running for this replica',
+      ...supervision,
     };
     return { health: replicationHealth({ replicator }, nowMs()), progress: undefined };
   }
@@ -65,10 +78,15 @@ async function replicaView(broker: BrokerAggregate, nowMs: () => number): Promis
       reachable: true,
       state: status.state,
       error: status.error,
+      ...supervision,
     };
     return { health: replicationHealth({ replicator, progress }, nowMs()), progress };
   } catch (error) {
-    const replicator: ReplicatorReport = { reachable: false, error: errorText(error) };
+    const replicator: ReplicatorReport = {
+      reachable: false,
+      error: errorText(error),
+      ...supervision,
+    };
     return { health: replicationHealth({ replicator }, nowMs()), progress: undefined };
   } finally {
     client.close();
@@ -125,11 +143,20 @@ async function primaryView(
 /** The pair of a broker of this Region as this Region alone sees it; undefined: cannot tell. */
 export async function localPairView(
   broker: BrokerAggregate,
+  supervisionOf: ReplicatorSupervisionOf = () => undefined,
   nowMs: () => number = Date.now,
 ): Promise<LocalPairView | undefined> {
   if (!replicatesNow(broker)) return undefined;
-  return broker.role === 'REPLICA' ? replicaView(broker, nowMs) : primaryView(broker, nowMs);
+  return broker.role === 'REPLICA'
+    ? replicaView(broker, supervisionOf, nowMs)
+    : primaryView(broker, nowMs);
 }
+
+/** The supervisor's view of this Region's replicators, through the context's provisioner. */
+export const replicatorSupervision =
+  (context: Pick<OperationsContext, 'provisioner'>): ReplicatorSupervisionOf =>
+  (replicaBrokerId) =>
+    context.provisioner.supervision('replicator', replicaBrokerId);
 
 export function toPairHealth(view: LocalPairView | undefined): controlPlaneV1.PairHealth {
   if (view === undefined) return { status: '', reason: '' };
@@ -181,7 +208,7 @@ export async function shownPairHealth(
 ): Promise<ReplicationHealth | undefined> {
   if (!replicatesNow(broker)) return undefined;
   const [local, remote] = await Promise.all([
-    localPairView(broker),
+    localPairView(broker, replicatorSupervision(context)),
     counterpartPairHealth(context, broker),
   ]);
   const remoteHealth: ReplicationHealth | undefined =

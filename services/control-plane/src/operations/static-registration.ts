@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { badRequest, notFound, unauthenticated } from '@crdr/errors';
+import { badRequest, hasErrorCode, notFound, unauthenticated } from '@crdr/errors';
 import type { BasicCredentials } from '@crdr/proto';
 import type { BrokerRepository } from '../adapters/pg/broker.repository.js';
 import type { StaticProvisioner } from '../adapters/provisioning/static-provisioner.js';
 import type { ControlPlaneConfig } from '../config.js';
-import { asBrokerId } from '../domain/broker.types.js';
+import { asBrokerId, type BrokerInstanceEndpoints } from '../domain/broker.types.js';
+import { toEndpoints } from './broker-processes.js';
 import { adminUsername } from './context.js';
 
 /**
@@ -109,4 +110,26 @@ export async function registerStaticInstance(
     ws: request.ws,
     grpc: request.grpc,
   });
+  // The orchestrator restarted or replaced an instance (a pod comes back with a new IP, or under
+  // a new name): the registry follows its registration, so that DescribeBroker and the control
+  // plane's admin calls reach it without a reboot. A creation or reboot in progress records the
+  // instances itself when it ends.
+  if (broker.state !== 'RUNNING') return;
+  const wanted = broker.spec.deploymentMode === 'ACTIVE_STANDBY_MULTI_AZ' ? 2 : 1;
+  const instances = toEndpoints(deps.provisioner.registered(request.brokerId, wanted));
+  if (instances.length < wanted) return;
+  // Field by field: the stored instances come back from jsonb with their keys reordered.
+  const key = (i: BrokerInstanceEndpoints): string =>
+    [i.instanceId, i.stomp, i.ws, i.grpc, i.admin ?? ''].join(' ');
+  if (instances.map(key).join('\n') === broker.instances.map(key).join('\n')) return;
+  try {
+    await deps.repository.handle(asBrokerId(request.brokerId), {
+      type: 'RecordInstancesRestarted',
+      instances,
+      at: new Date().toISOString(),
+    });
+  } catch (error) {
+    // Another step changed the broker meanwhile: the next heartbeat tries again.
+    if (!hasErrorCode(error, 'Conflict')) throw error;
+  }
 }

@@ -265,7 +265,10 @@ async function withDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<Ou
     (error: unknown): Outcome<T> => ({ kind: 'failed', error }),
   );
   const timedOut = new Promise<Outcome<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: 'timedOut' }), deadlineMs);
+    // After a stall of the whole process (an overloaded host does not schedule it for a
+    // second or two), the expired timer runs before the poll phase reads the answer that
+    // arrived meanwhile: give that answer one turn of the loop before calling it late.
+    timer = setTimeout(() => setImmediate(() => resolve({ kind: 'timedOut' })), deadlineMs);
   });
   try {
     return await Promise.race([settled, timedOut]);

@@ -237,14 +237,19 @@ export function createLocalProvisioner(options: LocalProvisionerOptions): Provis
   ): void {
     if (supervisor === undefined) return;
     supervised.set(key, spec);
-    const needsRestart = async (): Promise<boolean> => {
+    const exited = async (): Promise<string | undefined> => {
       for (const { kind, id } of wanted) {
         const record = await records.read(kind, id);
-        if (record === undefined || !isRecordedProcessAlive(record)) return true;
+        if (record === undefined) return `${id} has no process record`;
+        if (!isRecordedProcessAlive(record)) {
+          // Only a child of this provisioner has an exit status; an adopted one just ended.
+          const how = exits.get(record.pid)?.() ?? 'ended';
+          return `${id} (pid ${record.pid}) ${how}`;
+        }
       }
-      return false;
+      return undefined;
     };
-    supervisor.watch(key, needsRestart, () =>
+    supervisor.watch(key, exited, () =>
       serialized(key, async () => {
         // A stopBroker/stopReplicator or a newer start since the check: not ours to restart.
         if (supervised.get(key) === spec) await restartLocked();

@@ -38,32 +38,52 @@ export interface SupervisionStatus {
   readonly state: SupervisionState;
   /** Crashes in a row, each soon after its start. */
   readonly crashes: number;
+  /** Restarts tried (started or not) since the process last ran for stableAfterMs. */
+  readonly restarts: number;
+  /** How the process last ended, or why its last restart failed, in one line. */
+  readonly lastExit?: string;
   /** Why the last restart failed, when it did. */
   readonly lastError?: string;
+  /** When the process was last started (epoch ms), while it is thought to run. */
+  readonly upSinceMs?: number;
 }
+
+/** Undefined while the process runs; how it ended (`exited with code 1`) once it did not. */
+export type ExitProbe = () => Promise<string | undefined>;
 
 export interface Supervisor {
   /**
-   * Checks `needsRestart` every interval and calls `restart` when it says so; `restart` must
-   * itself re-check (under its lock) that the key is still watched by the same owner.
+   * Checks `exited` every interval and calls `restart` when it says the process ended;
+   * `restart` must itself re-check (under its lock) that the key is still watched by the same
+   * owner.
    */
-  watch(key: string, needsRestart: () => Promise<boolean>, restart: () => Promise<void>): void;
+  watch(key: string, exited: ExitProbe, restart: () => Promise<void>): void;
   unwatch(key: string): void;
   status(key: string): SupervisionStatus | undefined;
   close(): void;
 }
 
 interface Watched {
-  readonly needsRestart: () => Promise<boolean>;
+  readonly exited: ExitProbe;
   readonly restart: () => Promise<void>;
   /** Crashes in a row, each before stableAfterMs. */
   crashes: number;
+  restarts: number;
+  lastExit?: string;
   startedAtMs: number;
   /** A death was seen and counted, and no restart succeeded since. */
   down: boolean;
   notBeforeMs: number;
   busy: boolean;
   lastError?: string;
+}
+
+/** The first line of a failed restart's error (its summary when it has one), for a reason. */
+function exitSummary(error: unknown): string {
+  const summary = (error as { summary?: unknown } | null)?.summary;
+  if (typeof summary === 'string' && summary !== '') return summary;
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n', 1)[0]!;
 }
 
 /**
@@ -89,11 +109,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const now = Date.now();
     if (now < entry.notBeforeMs) return;
     if (!entry.down) {
-      if (!(await entry.needsRestart()) || watched.get(key) !== entry) {
-        if (Date.now() - entry.startedAtMs >= options.stableAfterMs) entry.crashes = 0;
+      const exit = await entry.exited();
+      if (exit === undefined || watched.get(key) !== entry) {
+        if (Date.now() - entry.startedAtMs >= options.stableAfterMs) {
+          entry.crashes = 0;
+          entry.restarts = 0;
+        }
         return;
       }
       entry.down = true;
+      entry.lastExit = exit;
       countCrash(key, entry, now);
       // The first crash after a stable run is restarted at once; crashes in a row wait.
       const wait = entry.crashes <= 1 ? 0 : backoff(entry.crashes - 1);
@@ -105,6 +130,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     }
     try {
       if (watched.get(key) !== entry) return;
+      entry.restarts += 1;
       await entry.restart();
       entry.down = false;
       entry.startedAtMs = Date.now();
@@ -117,6 +143,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       if (entry.crashes === options.crashLoopAfter)
         options.onEvent?.({ type: 'crash-loop', key, crashes: entry.crashes });
       entry.lastError = error instanceof Error ? error.message : String(error);
+      entry.lastExit = exitSummary(error);
       const retryInMs = Math.max(options.backoffMinMs, backoff(entry.crashes - 1));
       entry.notBeforeMs = Date.now() + retryInMs;
       options.onEvent?.({ type: 'restart-failed', key, error, retryInMs });
@@ -140,14 +167,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   timer.unref();
 
   return {
-    watch(key, needsRestart, restart) {
+    watch(key, exited, restart) {
       const current = watched.get(key);
       if (current !== undefined && current.restart === restart) return;
       watched.set(key, {
-        needsRestart,
+        exited,
         restart,
         // A new start (a reboot, a resume) keeps the count of a process that keeps dying.
         crashes: current?.crashes ?? 0,
+        restarts: current?.restarts ?? 0,
+        ...(current?.lastExit === undefined ? {} : { lastExit: current.lastExit }),
         startedAtMs: Date.now(),
         down: false,
         notBeforeMs: 0,
@@ -167,7 +196,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       return {
         state,
         crashes: entry.crashes,
+        restarts: entry.restarts,
+        ...(entry.lastExit === undefined ? {} : { lastExit: entry.lastExit }),
         ...(entry.lastError === undefined ? {} : { lastError: entry.lastError }),
+        ...(entry.down ? {} : { upSinceMs: entry.startedAtMs }),
       };
     },
     close() {

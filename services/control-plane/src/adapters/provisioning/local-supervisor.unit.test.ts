@@ -26,7 +26,7 @@ beforeEach(() => {
   });
   supervisor.watch(
     'broker:b',
-    () => Promise.resolve(!alive),
+    () => Promise.resolve(alive ? undefined : 'exited with code 1'),
     () => {
       if (failNextStarts > 0) {
         failNextStarts -= 1;
@@ -53,7 +53,13 @@ describe('the local supervisor', () => {
     await vi.advanceTimersByTimeAsync(200);
     expect(restarts).toBe(1);
     expect(kinds()).toEqual(['died', 'restarted']);
-    expect(supervisor.status('broker:b')).toEqual({ state: 'RUNNING', crashes: 1 });
+    expect(supervisor.status('broker:b')).toEqual({
+      state: 'RUNNING',
+      crashes: 1,
+      restarts: 1,
+      lastExit: 'exited with code 1',
+      upSinceMs: Date.now() - 100,
+    });
   });
 
   it('waits longer after each crash soon after a start, up to the cap, and calls it a crash loop', async () => {
@@ -76,10 +82,18 @@ describe('the local supervisor', () => {
       expect(w).toBeLessThanOrEqual(expected[i]! + 200);
     });
     expect(events.filter((e) => e.type === 'crash-loop')).toHaveLength(1);
-    expect(supervisor.status('broker:b')?.state).toBe('CRASH_LOOP');
+    expect(supervisor.status('broker:b')).toMatchObject({
+      state: 'CRASH_LOOP',
+      restarts: 6,
+      lastExit: 'exited with code 1',
+    });
     // A run that lasts clears it.
     await vi.advanceTimersByTimeAsync(61_000);
-    expect(supervisor.status('broker:b')).toEqual({ state: 'RUNNING', crashes: 0 });
+    expect(supervisor.status('broker:b')).toMatchObject({
+      state: 'RUNNING',
+      crashes: 0,
+      restarts: 0,
+    });
   });
 
   it('retries a restart that fails with a backoff, shows RESTARTING then CRASH_LOOP, and keeps trying', async () => {
@@ -94,7 +108,11 @@ describe('the local supervisor', () => {
     expect(restarts).toBe(1);
     expect(kinds().filter((k) => k === 'restart-failed')).toHaveLength(4);
     expect(kinds()).toContain('crash-loop');
-    expect(supervisor.status('broker:b')?.state).toBe('CRASH_LOOP');
+    expect(supervisor.status('broker:b')).toMatchObject({
+      state: 'CRASH_LOOP',
+      restarts: 5,
+      lastExit: 'exited with code 1 before it printed its endpoints',
+    });
   });
 
   it('forgets what it no longer watches', async () => {

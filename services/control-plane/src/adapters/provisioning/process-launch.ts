@@ -15,6 +15,8 @@ export class ProcessStartError extends CrdrError {
   readonly processId: string;
   readonly logFile: string;
   readonly logTail: string;
+  /** One line: what happened and the error the process printed, for a status reason. */
+  readonly summary: string;
 
   constructor(processId: string, what: string, logFile: string, logTail: string) {
     super('Internal', `${processId} ${what}; last lines of ${logFile}:\n${logTail}`, {
@@ -24,7 +26,27 @@ export class ProcessStartError extends CrdrError {
     this.processId = processId;
     this.logFile = logFile;
     this.logTail = logTail;
+    const printed = startFailureLine(logTail);
+    this.summary = `${processId} ${what}${printed === undefined ? '' : `: ${printed}`}`;
   }
+}
+
+const summaryMaxChars = 300;
+
+/**
+ * The line of a log tail that says why the process did not start: runService's `NAME: failed to
+ * start: ERROR` (or a config error's `NAME: ...`) when present, else the last line that is not
+ * part of a stack trace.
+ */
+function startFailureLine(logTail: string): string | undefined {
+  const lines = logTail
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('at '));
+  const failed = lines.findLast((line) => line.includes(': failed to start: '));
+  const chosen = failed?.slice(failed.indexOf(': failed to start: ') + 19) ?? lines.at(-1);
+  if (chosen === undefined) return undefined;
+  return chosen.length > summaryMaxChars ? `${chosen.slice(0, summaryMaxChars)}…` : chosen;
 }
 
 export function isProcessStartError(error: unknown): error is ProcessStartError {

@@ -19,6 +19,8 @@ export interface StaticProvisioner extends Provisioner {
   register(brokerId: string, instance: BrokerInstanceInfo): Promise<void>;
   /** Forgets a deleted broker's registrations. */
   forget(brokerId: string): Promise<void>;
+  /** The `wanted` most recently seen instances of a broker, ordered by instance id. */
+  registered(brokerId: string, wanted: number): readonly BrokerInstanceInfo[];
 }
 
 interface Seen {
@@ -91,6 +93,7 @@ export function createStaticProvisioner(options: StaticProvisionerOptions): Stat
       remember(brokerId, info, lastSeen);
       for (const wake of [...waiters]) wake();
     },
+    registered: (brokerId, wanted) => current(brokerId, wanted),
     async forget(brokerId) {
       instances.delete(brokerId);
       await options.store?.remove(brokerId);
