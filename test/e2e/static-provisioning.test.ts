@@ -375,7 +375,7 @@ describe('static provisioning', () => {
       }).catch(() => undefined);
       if (stomp === undefined) continue; // The standby refuses clients.
       try {
-        await stomp.subscribe('/queue/StaticQueue', (m) => bodies.push(m.body.toString()));
+        await stomp.subscribe('/queue/apps.StaticQueue', (m) => bodies.push(m.body.toString()));
         await waitFor(() => bodies.length > 0, 'the message sent before the restart', 30_000);
       } finally {
         await stomp.disconnect();
