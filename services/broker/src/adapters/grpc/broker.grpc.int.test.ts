@@ -325,7 +325,10 @@ describe('transactions', () => {
     ).toBe(true);
   });
 
-  it('drops the sends of an aborted transaction and redelivers its acknowledged messages', async () => {
+  it('drops the sends of an aborted transaction and leaves its acknowledged messages unacknowledged', async () => {
+    // As ActiveMQ 5.17 does (checked by the differential suite over STOMP): an ACK inside an
+    // aborted transaction is undone, so the message is the consumer's again, unacknowledged;
+    // it is not redelivered at once, and an ACK outside the transaction settles it.
     const queue = uniqueQueue('tx-abort');
     await broker.send({ destination: queue, body: Buffer.from('m'), persistent: true });
     const stream = broker.receive({ destination: queue, ackMode: 'CLIENT_INDIVIDUAL' });
@@ -335,11 +338,9 @@ describe('transactions', () => {
     await broker.send({ destination: queue, body: Buffer.from('dropped'), transactionId });
     await broker.ack({ ackId: delivery!.ackId, transactionId });
     await broker.abortTransaction({ transactionId });
+    expect(await queueSize(queue), 'the aborted send is dropped, the message still held').toBe(1);
 
-    const [redelivery] = await take(stream, 1);
-    expect(redelivery?.messageId).toBe(delivery?.messageId);
-    expect(redelivery?.redelivered).toBe(true);
-    await broker.ack({ ackId: redelivery!.ackId });
+    await broker.ack({ ackId: delivery!.ackId });
     await stream.return();
     await expect.poll(() => queueSize(queue)).toBe(0);
   });

@@ -240,6 +240,9 @@ export function createBrokerServiceHandlers(
         await transactions.use(request.transactionId, principal.username, (session) =>
           session.ack(ackId, request.transactionId),
         );
+        // Kept until the stream ends: an aborted transaction leaves the delivery unacknowledged
+        // (as ActiveMQ does), so the same ack id may be acknowledged again.
+        return {};
       }
       acks.resolved(ackId);
       return {};
