@@ -59,7 +59,9 @@ describe('configured entries', () => {
 
   it('adds up the rights of every matching entry, per kind', () => {
     expect(authorizer.allows(app, 'read', 'queue', 'orders.eu')).toBe(true);
-    expect(authorizer.allows(app, 'read', 'queue', 'orders')).toBe(false);
+    // As in ActiveMQ, `orders.>` covers `orders` itself, but not a name that only starts alike.
+    expect(authorizer.allows(app, 'read', 'queue', 'orders')).toBe(true);
+    expect(authorizer.allows(app, 'read', 'queue', 'ordersx')).toBe(false);
     expect(authorizer.allows(app, 'read', 'queue', 'payroll')).toBe(false);
     expect(authorizer.allows(admin, 'read', 'queue', 'orders.eu')).toBe(true);
     expect(authorizer.allows(loner, 'read', 'topic', 'prices.eur')).toBe(true);
