@@ -329,8 +329,6 @@ export function createServer({ config, log }: BrokerServerDeps): BrokerServer {
           log: log.child({ component: 'relay' }),
           // Also while held or being demoted: the outbox (a switchover marker) still goes out.
           active: () => runtime.publishing,
-          // A demotion stops serving before it writes its marker, then waits for its record.
-          recordPromptly: () => !serving,
         });
         relay.start();
       }

@@ -53,17 +53,6 @@ export interface ReplicationRelayOptions {
   readonly pollMs?: number;
   /** How long the stream keeps events. */
   readonly maxAgeMs?: number;
-  /**
-   * How often at most what was published is recorded (and leaves the outbox) while the broker
-   * serves. Recording after every idle round cost two commits per SEND with one message in
-   * flight, each waiting on the same WAL flush as the SENDs.
-   */
-  readonly recordEveryMs?: number;
-  /**
-   * While true, what was published is recorded as soon as the relay is idle: a demotion waits
-   * for its switchover marker's record, and nothing else competes then.
-   */
-  readonly recordPromptly?: () => boolean;
 }
 
 /** Where the replication stream stands: its last whole event and its last message. */
@@ -118,7 +107,6 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   const subject = replicationSubject(brokerId);
   const batchSize = options.batchSize ?? 1000;
   const pollMs = options.pollMs ?? 1000;
-  const recordEveryMs = options.recordEveryMs ?? 250;
   const abort = new AbortController();
   let wake: (() => void) | undefined;
   let kicked = false;
@@ -186,13 +174,13 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
     }
   }
 
-  const waitForWork = async (timeoutMs = pollMs): Promise<void> => {
+  const waitForWork = async (): Promise<void> => {
     if (kicked) {
       kicked = false;
       return;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = setTimeout(resolve, pollMs);
       wake = () => {
         clearTimeout(timer);
         resolve();
@@ -289,7 +277,6 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
   const maxHandedOver = 50_000;
   /** When the oldest unpublished handed-over events arrived (the latency probe only). */
   let offeredAtMs = 0;
-  let wakeScheduled = false;
   const maxHandedOverBytes = 64 * 1024 * 1024;
   const forgetHandedOver = (): void => {
     handedOver = [];
@@ -493,33 +480,24 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
           }
           status = { connected: true, publishedSeq: published, publishedAtMs: Date.now() };
         }
-        // What was published is recorded, and leaves the outbox, a few times a second: in one
-        // statement (one commit), and not after every idle round, which with one SEND in
-        // flight is every SEND. A restart publishes again what was not recorded; the stream's
-        // expected-sequence check and message ids drop the repeats.
+        // What was published is recorded, and leaves the outbox, a few times a second.
         const idle = rows.length < batchSize && !more;
-        const sinceRecorded = Date.now() - recordedAtMs;
-        const due = sinceRecorded >= recordEveryMs || (idle && options.recordPromptly?.() === true);
-        if (published > recordedSeq && due) {
+        if (published > recordedSeq && (idle || Date.now() - recordedAtMs > 250)) {
           recordedAtMs = Date.now();
-          await sql`WITH recorded AS (
-              UPDATE replication_published
-              SET published_seq = ${published.toString()}::int8,
-                  published_at_ms = ${String(recordedAtMs)}::int8
-              WHERE published_seq < ${published.toString()}::int8)
-            DELETE FROM replication_events WHERE seq <= ${published.toString()}::int8`.execute(db);
+          await db
+            .updateTable('replication_published')
+            .set({ published_seq: published, published_at_ms: BigInt(recordedAtMs) })
+            .where('published_seq', '<', published)
+            .execute();
+          await sql`DELETE FROM replication_events WHERE seq <= ${published.toString()}::int8`.execute(
+            db,
+          );
           recordedSeq = published;
-          if (latencyProbe.enabled) latencyProbe.count('relay: statements');
+          if (latencyProbe.enabled) latencyProbe.count('relay: statements', 2);
         }
         await unlessDisconnected(pollAcknowledgements(manager));
         backoffMs = 200;
-        if (idle) {
-          // Wakes in time to record what is still unrecorded.
-          const unrecorded = published > recordedSeq;
-          await waitForWork(
-            unrecorded ? Math.max(1, recordEveryMs - (Date.now() - recordedAtMs)) : pollMs,
-          );
-        }
+        if (idle) await waitForWork();
       } catch (error) {
         if (abort.signal.aborted) return;
         position = undefined;
@@ -556,15 +534,7 @@ export function createReplicationRelay(options: ReplicationRelayOptions): Replic
       }
       if (latencyProbe.enabled && offeredAtMs === 0) offeredAtMs = performance.now();
       kicked = true;
-      // Woken in the next turn, not in this one: offer runs inside a group commit, and the
-      // relay's publishing would otherwise run before the receipts of that commit leave.
-      if (wake !== undefined && !wakeScheduled) {
-        wakeScheduled = true;
-        setImmediate(() => {
-          wakeScheduled = false;
-          wake?.();
-        });
-      }
+      wake?.();
     },
     async stop() {
       abort.abort();
