@@ -167,9 +167,11 @@ describe('cross-Region replication, end to end', () => {
         f.durableAcked > 20 &&
         f.durablesRemoved > 0,
       "the load's minimum of work",
-      240_000,
+      120_000,
       250,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}: ${JSON.stringify(f)}`, { cause: error });
+    });
     const figures = await load.stop();
     const loadMs = performance.now() - loadStartedMs;
     const lag = await lagSampler.stop();

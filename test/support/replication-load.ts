@@ -208,6 +208,9 @@ export function startReplicationLoad(options: ReplicationLoadOptions): Replicati
           if (round % 3 === 0) {
             await client.abort(tx);
             figures.aborted++;
+            // As in ActiveMQ, the abort leaves the request delivered and unacknowledged (with a
+            // prefetch of 1 nothing more comes): it is acknowledged again, outside a transaction.
+            if (request !== undefined) await request.ack();
           } else {
             await client.commit(tx);
             figures.committed++;
