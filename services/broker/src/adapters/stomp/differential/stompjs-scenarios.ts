@@ -110,4 +110,66 @@ export const stompjsScenarios: readonly Scenario[] = [
       return { outcome: session.outcome };
     },
   },
+  {
+    // Issue 13: JMSXGroupID pins a group to one consumer while it lives; which consumer takes a
+    // new group is the broker's choice, so only A's owner (the sole consumer then) is compared.
+    name: 'message groups (JMSXGroupID): one consumer per group, in order, reassigned on close',
+    client: '@stomp/stompjs',
+    async run(target) {
+      const q = '/queue/diff.js.groups';
+      const [producer, first, second] = await Promise.all([
+        open(target),
+        open(target),
+        open(target),
+      ]);
+      const send = async (group: string, body: string): Promise<void> => {
+        const receipt = `send-${body}`;
+        const done = new Promise<void>((resolve) =>
+          producer.client.watchForReceipt(receipt, () => resolve()),
+        );
+        producer.client.publish({
+          destination: q,
+          body,
+          headers: { receipt, JMSXGroupID: group, persistent: 'true' },
+        });
+        await done;
+      };
+      const one = await subscribe(first.client, q, 'one');
+      await send('A', 'A1');
+      await send('A', 'A2');
+      await waitFor(() => one.length >= 2, 'A1 and A2 on the only consumer', 60_000);
+      const two = await subscribe(second.client, q, 'two');
+      for (const body of ['B1', 'A3', 'C1', 'B2', 'A4', 'C2', 'B3', 'C3'])
+        await send(body[0]!, body);
+      await waitFor(() => one.length + two.length >= 10, 'all ten messages', 60_000);
+      await first.client.deactivate();
+      await send('A', 'A5');
+      await send('B', 'B4');
+      await waitFor(
+        () => two.some((m) => m.body === 'A5') && two.some((m) => m.body === 'B4'),
+        'A5 and B4 on the consumer left',
+        60_000,
+      );
+      const all = [
+        ...seen(one).map((m) => ({ ...m, to: 'one' })),
+        ...seen(two).map((m) => ({ ...m, to: 'two' })),
+      ];
+      const groups: Record<string, unknown> = {};
+      for (const group of ['A', 'B', 'C']) {
+        const mine = all.filter((m) => m.body.startsWith(group));
+        const before = mine.filter((m) => !['A5', 'B4'].includes(m.body));
+        groups[group] = {
+          // Each group's messages before the close went to one consumer, in order.
+          ownersBefore: new Set(before.map((m) => m.to)).size,
+          firstOwner: group === 'A' ? before[0]?.to : undefined,
+          bodies: [...new Set(mine.map((m) => m.to))].flatMap((to) =>
+            mine.filter((m) => m.to === to).map((m) => m.body),
+          ),
+          headers: mine.map((m) => m.headers),
+        };
+      }
+      await Promise.all([producer.client.deactivate(), second.client.deactivate()]);
+      return groups;
+    },
+  },
 ];
