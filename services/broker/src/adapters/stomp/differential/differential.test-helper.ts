@@ -84,8 +84,8 @@ const comparedHeaders = new Set([
   'size',
   'name',
   'tag',
-  'JMSXGroupID',
-  'JMSXGroupSeq',
+  // Not compared: JMSXGroupID, which ActiveMQ's STOMP MESSAGE leaves out and our broker passes
+  // on like any other header (docs/interface.md).
 ]);
 /** Headers whose presence is compared, not their value (ids, timestamps). */
 const presentHeaders = new Set(['message-id', 'ack']);
