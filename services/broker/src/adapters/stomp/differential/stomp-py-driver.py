@@ -350,6 +350,11 @@ def temp_reply():
         send(resp_conn, resp, m["headers"]["reply-to"], "answer to " + m["body"])
     req.until("answer to req1", "replies")
     req.until("answer to req2", "events")
+    # Another connection subscribes to the temporary topic by its /remote-temp-topic/ name.
+    subscribe(resp_conn, resp, resp.messages[1]["headers"]["reply-to"], "watch")
+    send(req_conn, req, "/temp-topic/diff.py.events", "event")
+    req.until("event", "events")
+    resp.until("event", "watch")
     remote = resp.messages[0]["headers"]["reply-to"]
     close_with_receipt(req_conn, req)
     # What the requester got until its DISCONNECT was answered; nothing can come after that.
