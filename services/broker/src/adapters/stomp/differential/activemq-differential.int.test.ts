@@ -31,10 +31,13 @@ const scenarios: readonly Scenario[] = [
   stompPy('invalid-selector'),
   stompPy('nack-dlq'),
   stompPy('bad-login'),
+  stompPy('temp-reply'),
+  stompPy('durable'),
   rubyStomp('queue-basic'),
   rubyStomp('ack-client'),
   rubyStomp('transactions'),
   rubyStomp('composite'),
+  rubyStomp('exclusive'),
   ...stompjsScenarios,
   ...stompitScenarios,
 ];

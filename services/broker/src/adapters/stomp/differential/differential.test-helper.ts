@@ -84,6 +84,8 @@ const comparedHeaders = new Set([
   'size',
   'name',
   'tag',
+  // Not compared: JMSXGroupID, which ActiveMQ's STOMP MESSAGE leaves out and our broker passes
+  // on like any other header (docs/interface.md).
 ]);
 /** Headers whose presence is compared, not their value (ids, timestamps). */
 const presentHeaders = new Set(['message-id', 'ack']);
@@ -91,6 +93,7 @@ const presentHeaders = new Set(['message-id', 'ack']);
 /** What both brokers must agree on: message ids and timestamps reduced to their presence. */
 export function normalise(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalise);
+  if (typeof value === 'string') return normaliseTempNames(value);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
@@ -103,8 +106,17 @@ function normaliseHeaders(headers: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (headers === null || typeof headers !== 'object') return out;
   for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (comparedHeaders.has(key)) out[key] = value;
+    if (comparedHeaders.has(key))
+      out[key] = typeof value === 'string' ? normaliseTempNames(value) : value;
     else if (presentHeaders.has(key)) out[key] = value !== undefined && value !== '';
   }
   return out;
 }
+
+/**
+ * Another connection's temporary destination is `/remote-temp-queue/ID:...` (or -topic) with an
+ * id each broker generates its own way (ActiveMQ's has its host, port and a clock); the kind and
+ * the presence of the id are compared.
+ */
+const normaliseTempNames = (value: string): string =>
+  value.replace(/\/remote-temp-(queue|topic)\/ID:[^,\s]+/g, '/remote-temp-$1/ID:generated');

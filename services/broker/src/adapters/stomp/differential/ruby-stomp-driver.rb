@@ -129,6 +129,32 @@ out =
     # artefact of its composite destinations that our broker does not copy (docs/interface.md).
     d.messages.each { |m| m['headers'].delete('original-destination') }
     { 'messages' => d.messages.sort_by { |m| [m['headers']['subscription'], m['body']] } }
+  when 'exclusive'
+    # Three consumers of one queue: "shared" first, then two exclusive ones. The first exclusive
+    # consumer gets everything while it lives, then the next exclusive one, then the shared one.
+    d = Driver.new(host, port)
+    q = '/queue/diff.rb.exclusive'
+    d.subscribe(q, 'shared')
+    d.subscribe(q, 'first', 'activemq.exclusive' => 'true')
+    d.subscribe(q, 'second', 'activemq.exclusive' => 'true')
+    count = 0
+    batch = lambda do |label, n|
+      n.times { |i| d.send_message(q, "#{label}#{i}", 'persistent' => 'true') }
+      count += n
+      d.wait_until("#{count} messages") { d.messages.length >= count }
+    end
+    unsubscribe = lambda do |id|
+      r = d.receipt
+      d.conn.unsubscribe(q, 'id' => id, 'receipt' => r)
+      d.wait_until("the receipt of UNSUBSCRIBE #{id}") { d.receipts.include?(r) }
+    end
+    batch.call('a', 4)
+    unsubscribe.call('first')
+    batch.call('b', 4)
+    unsubscribe.call('second')
+    batch.call('c', 4)
+    d.close
+    { 'messages' => d.messages.map { |m| [m['headers']['subscription'], m['body']] } }
   else
     raise "unknown scenario #{scenario}"
   end

@@ -336,6 +336,109 @@ def bad_login():
     return {"connected": listener.connected, "error": len(listener.errors) > 0}
 
 
+def temp_reply():
+    """Request-reply over temporary destinations: the responder sees /remote-temp-* names."""
+    req_conn, req = connect()
+    resp_conn, resp = connect()
+    subscribe(req_conn, req, "/temp-queue/diff.py.replies", "replies")
+    subscribe(req_conn, req, "/temp-topic/diff.py.events", "events")
+    subscribe(resp_conn, resp, "/queue/diff.py.requests", "requests")
+    send(req_conn, req, "/queue/diff.py.requests", "req1", **{"reply-to": "/temp-queue/diff.py.replies"})
+    send(req_conn, req, "/queue/diff.py.requests", "req2", **{"reply-to": "/temp-topic/diff.py.events"})
+    resp.until("req2")
+    for m in resp.messages:
+        send(resp_conn, resp, m["headers"]["reply-to"], "answer to " + m["body"])
+    req.until("answer to req1", "replies")
+    req.until("answer to req2", "events")
+    # Another connection subscribes to the temporary topic by its /remote-temp-topic/ name.
+    subscribe(resp_conn, resp, resp.messages[1]["headers"]["reply-to"], "watch")
+    send(req_conn, req, "/temp-topic/diff.py.events", "event")
+    req.until("event", "events")
+    resp.until("event", "watch")
+    remote = resp.messages[0]["headers"]["reply-to"]
+    close_with_receipt(req_conn, req)
+    # What the requester got until its DISCONNECT was answered; nothing can come after that.
+    answers = list(req.messages)
+    # The requester is gone, and its temporary queue with it: a SEND to it is refused. ActiveMQ
+    # removes a closed connection's temporary destinations after it answered its DISCONNECT, so
+    # there the first SENDs may still be accepted: the responder tries until one is refused.
+    refused = False
+    deadline = time.time() + DEADLINE_S
+    while not refused and time.time() < deadline:
+        r = rid()
+        resp_conn.send(remote, "too late", headers={"receipt": r})
+        resp.wait(lambda: resp.errors or r in resp.receipts, "an ERROR or a receipt")
+        refused = len(resp.errors) > 0
+        if not refused:
+            time.sleep(0.1)
+    if not refused:
+        close(resp_conn)
+    # The two answers are on two destinations, between which no broker promises an order.
+    return {
+        "requester": sorted(answers, key=lambda m: m["body"]),
+        "responder": resp.messages,
+        "lateSendRefused": refused,
+    }
+
+
+def connect_as(client_id):
+    conn = stomp.Connection12([(host, port)], heartbeats=(0, 0))
+    listener = Collect()
+    conn.set_listener("collect", listener)
+    conn.connect("admin", "admin", wait=True, headers={"client-id": client_id})
+    return conn, listener
+
+
+def close_with_receipt(conn, listener):
+    # Waits until the broker has closed the connection, so the client id is free again.
+    conn.disconnect(receipt="bye")
+    listener.wait(lambda: listener.disconnected or "bye" in listener.receipts, "the DISCONNECT receipt")
+
+
+def durable():
+    t = "/topic/diff.py.durable"
+    name = {"activemq.subscriptionName": "diff-sub"}
+    producer, p = connect()
+
+    def session():
+        conn, listener = connect_as("diff-py-client")
+        subscribe(conn, listener, t, "d", **name)
+        return conn, listener
+
+    def remove(conn, listener):
+        # UNSUBSCRIBE with the subscription's name removes it, with what it would have kept.
+        # ActiveMQ refuses that while the subscriber is active ("Durable consumer is in use"), so
+        # a plain UNSUBSCRIBE ends the subscriber first (docs/interface.md).
+        for headers in [{}, name]:
+            r = rid()
+            conn.unsubscribe("d", headers={**headers, "receipt": r})
+            listener.wait(lambda: r in listener.receipts, "the UNSUBSCRIBE receipt")
+
+    conn, first = session()
+    send(producer, p, t, "while here", persistent="true")
+    first.until("while here")
+    close_with_receipt(conn, first)
+    for body in ["while away 1", "while away 2"]:
+        send(producer, p, t, body, persistent="true")
+    conn, second = session()
+    second.until("while away 2")
+    remove(conn, second)
+    close_with_receipt(conn, second)
+    send(producer, p, t, "after unsubscribe", persistent="true")
+    conn, third = session()
+    send(producer, p, t, "new subscription", persistent="true")
+    third.until("new subscription")
+    remove(conn, third)
+    close_with_receipt(conn, third)
+    close(producer)
+    return {
+        "first": first.messages,
+        "second": second.messages,
+        "third": third.messages,
+        "errors": first.errors + second.errors + third.errors,
+    }
+
+
 SCENARIOS = {
     "queue-basic": queue_basic,
     "topic-basic": topic_basic,
@@ -350,6 +453,8 @@ SCENARIOS = {
     "invalid-selector": invalid_selector,
     "nack-dlq": nack_dlq,
     "bad-login": bad_login,
+    "temp-reply": temp_reply,
+    "durable": durable,
 }
 
 print(json.dumps(SCENARIOS[scenario]()))
