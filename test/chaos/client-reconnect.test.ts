@@ -236,7 +236,9 @@ async function throughFault(
     console.log(
       `${name}: ${producer.label} reconnects: ${producer.outages
         .map((o) => `${o.ms} ms (to ${o.endpoint})`)
-        .join(', ')}; ${results[i]!.receipted.size} receipted of ${results[i]!.attempted.size} sent`,
+        .join(
+          ', ',
+        )}; ${results[i]!.receipted.size} receipted of ${results[i]!.attempted.size} sent`,
     );
     await expectConsumedOnce(`/queue/${producer.label}`, results[i]!);
   }
