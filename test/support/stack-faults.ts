@@ -129,6 +129,11 @@ export interface Fault {
    * what detection is measured from.
    */
   inject(stack: FaultStack, pair: Pair, inPlace: () => void): Promise<void>;
+  /**
+   * False when the primary commits nothing while the fault lasts (its own store is down), so
+   * no event can wait and the lag rightly need not grow.
+   */
+  readonly primaryCommits?: boolean;
 }
 
 export interface FaultOutcome {
@@ -229,6 +234,7 @@ export const natsRestart: Fault = {
 export const postgresRestart: Fault = {
   name: "primary Region's Postgres restart",
   needs: { ownPostgres: true },
+  primaryCommits: false,
   async inject(stack, _pair, inPlace) {
     // A fast shutdown cuts every session at once, before pg_ctl returns.
     inPlace();
