@@ -123,20 +123,29 @@ async function settledDigests(
   }
 }
 
+/**
+ * The ERROR message the broker at `endpoint` refuses a client with; undefined when it accepts.
+ * A broker listens for clients only once its instance holds the lease, a moment after its admin
+ * port answers: a refused TCP connection is waited out, as a client with retries does.
+ */
 async function stompRefusal(endpoint: string): Promise<string | undefined> {
-  try {
-    const client = await connectStomp({
-      ...hostPort(endpoint),
-      login: credentials.username,
-      passcode: credentials.password,
-      connectTimeoutMs: 5_000,
-    });
-    client.destroy();
-    return undefined;
-  } catch (error) {
-    if (!isStompServerError(error)) throw error;
-    return error.headers['message'] ?? '';
-  }
+  let refusal: { message: string | undefined } | undefined;
+  await waitFor(async () => {
+    try {
+      const client = await connectStomp({
+        ...hostPort(endpoint),
+        login: credentials.username,
+        passcode: credentials.password,
+        connectTimeoutMs: 5_000,
+      });
+      client.destroy();
+      refusal = { message: undefined };
+    } catch (error) {
+      if (isStompServerError(error)) refusal = { message: error.headers['message'] ?? '' };
+    }
+    return refusal !== undefined;
+  }, `the broker at ${endpoint} to answer a STOMP client`);
+  return refusal!.message;
 }
 
 async function errorCode(call: Promise<unknown>): Promise<string> {
